@@ -1,0 +1,127 @@
+#include "kube/client.h"
+
+#include <curl/curl.h>
+
+namespace kube {
+
+namespace {
+
+std::string percentEncode(std::string_view text) {
+  // The handle argument is ignored since libcurl 7.82.
+  char* escaped = curl_easy_escape(nullptr, text.data(), static_cast<int>(text.size()));
+  std::string out = escaped ? escaped : "";
+  curl_free(escaped);
+  return out;
+}
+
+void appendParam(std::string& query, std::string_view key, std::string_view value) {
+  if (value.empty()) return;
+  query += query.empty() ? '?' : '&';
+  query.append(key).append("=").append(percentEncode(value));
+}
+
+std::string_view propagationName(PropagationPolicy policy) {
+  switch (policy) {
+    case PropagationPolicy::kOrphan: return "Orphan";
+    case PropagationPolicy::kBackground: return "Background";
+    case PropagationPolicy::kForeground: return "Foreground";
+  }
+  return "Background";
+}
+
+Json deleteOptionsBody(const DeleteOptions& options) {
+  Json body = {{"apiVersion", "v1"}, {"kind", "DeleteOptions"}};
+  if (options.propagation) body["propagationPolicy"] = propagationName(*options.propagation);
+  if (options.precondition_uid) body["preconditions"]["uid"] = *options.precondition_uid;
+  if (options.precondition_resource_version) {
+    body["preconditions"]["resourceVersion"] = *options.precondition_resource_version;
+  }
+  return body;
+}
+
+std::string objectName(const Json& object) {
+  return object.value("/metadata/name"_json_pointer, std::string{});
+}
+
+}  // namespace
+
+std::string resourcePath(const ResourceType& type, std::string_view ns, std::string_view name) {
+  std::string path = type.group.empty() ? "/api/" + type.version : "/apis/" + type.group + "/" + type.version;
+  if (type.namespaced && !ns.empty()) path.append("/namespaces/").append(ns);
+  path.append("/").append(type.plural);
+  if (!name.empty()) path.append("/").append(name);
+  return path;
+}
+
+std::string listQuery(const ListOptions& options) {
+  std::string query;
+  appendParam(query, "labelSelector", options.label_selector);
+  appendParam(query, "fieldSelector", options.field_selector);
+  if (options.limit > 0) appendParam(query, "limit", std::to_string(options.limit));
+  appendParam(query, "continue", options.continue_token);
+  appendParam(query, "resourceVersion", options.resource_version);
+  return query;
+}
+
+ApiStatus parseStatus(long http_code, std::string_view body) {
+  ApiStatus status{.code = static_cast<int>(http_code), .reason = {}, .message = {}, .details = nullptr};
+  const Json parsed = Json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_object() && parsed.value("kind", "") == "Status") {
+    status.reason = parsed.value("reason", "");
+    status.message = parsed.value("message", "");
+    if (parsed.contains("details")) status.details = parsed["details"];
+    if (parsed.contains("code") && parsed["code"].is_number_integer()) status.code = parsed["code"].get<int>();
+    return status;
+  }
+  // Proxies and some error paths answer with plain text; keep a bounded excerpt.
+  status.message = std::string(body.substr(0, 512));
+  return status;
+}
+
+Result<std::unique_ptr<Client>> Client::create(const ClientConfig& config) {
+  auto transport = HttpTransport::create(config);
+  if (!transport) return std::move(transport).error();
+  return std::unique_ptr<Client>(new Client(std::move(*transport), config.default_namespace));
+}
+
+Result<Json> Client::call(HttpRequest request) {
+  const std::string what = request.method + " " + request.path;
+  auto response = transport_->send(request);
+  if (!response) return std::move(response).error();
+  if (response->status < 200 || response->status >= 300) {
+    ApiStatus status = parseStatus(response->status, response->body);
+    std::string message = what + ": " + std::to_string(status.code) + " " + status.reason + ": " + status.message;
+    return Error{.kind = ErrorKind::kApi, .message = std::move(message), .status = std::move(status)};
+  }
+  Json body = Json::parse(response->body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded()) {
+    return Error{.kind = ErrorKind::kDecode, .message = what + ": the response is not JSON", .status = {}};
+  }
+  return body;
+}
+
+Result<Json> Client::get(const ResourceType& type, std::string_view ns, std::string_view name) {
+  return call({.method = "GET", .path = resourcePath(type, ns, name)});
+}
+
+Result<Json> Client::list(const ResourceType& type, std::string_view ns, const ListOptions& options) {
+  return call({.method = "GET", .path = resourcePath(type, ns) + listQuery(options)});
+}
+
+Result<Json> Client::create(const ResourceType& type, std::string_view ns, const Json& object) {
+  return call({.method = "POST", .path = resourcePath(type, ns), .body = object.dump(),
+               .content_type = "application/json"});
+}
+
+Result<Json> Client::update(const ResourceType& type, std::string_view ns, const Json& object) {
+  return call({.method = "PUT", .path = resourcePath(type, ns, objectName(object)), .body = object.dump(),
+               .content_type = "application/json"});
+}
+
+Result<Json> Client::remove(const ResourceType& type, std::string_view ns, std::string_view name,
+                            const DeleteOptions& options) {
+  return call({.method = "DELETE", .path = resourcePath(type, ns, name),
+               .body = deleteOptionsBody(options).dump(), .content_type = "application/json"});
+}
+
+}  // namespace kube

@@ -1,0 +1,213 @@
+#include "kube/http.h"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <fstream>
+#include <sstream>
+
+namespace kube {
+
+namespace {
+
+// libcurl's global state must be set up once, before any thread uses it.
+void ensureCurlInitialised() {
+  static const CURLcode initialised = curl_global_init(CURL_GLOBAL_DEFAULT);
+  (void)initialised;
+}
+
+size_t appendBody(char* data, size_t size, size_t count, void* user) {
+  static_cast<std::string*>(user)->append(data, size * count);
+  return size * count;
+}
+
+std::string lowercase(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return text;
+}
+
+std::string trim(std::string_view text) {
+  const auto first = text.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos) return {};
+  const auto last = text.find_last_not_of(" \t\r\n");
+  return std::string(text.substr(first, last - first + 1));
+}
+
+size_t collectHeader(char* data, size_t size, size_t count, void* user) {
+  const std::string_view line(data, size * count);
+  const auto colon = line.find(':');
+  if (colon != std::string_view::npos) {
+    auto& headers = *static_cast<std::map<std::string, std::string>*>(user);
+    headers[lowercase(std::string(line.substr(0, colon)))] = trim(line.substr(colon + 1));
+  } else if (line.rfind("HTTP/", 0) == 0) {
+    // A new status line (after a 100 Continue, say): headers so far belonged to another response.
+    static_cast<std::map<std::string, std::string>*>(user)->clear();
+  }
+  return size * count;
+}
+
+curl_blob blobOf(const std::string& pem) {
+  return curl_blob{const_cast<char*>(pem.data()), pem.size(), CURL_BLOB_COPY};
+}
+
+std::string readTokenFile(const std::string& path) {
+  std::ifstream in(path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return trim(text.str());
+}
+
+class HeaderList {
+ public:
+  void add(const std::string& header) { list_ = curl_slist_append(list_, header.c_str()); }
+  curl_slist* get() const { return list_; }
+  ~HeaderList() { curl_slist_free_all(list_); }
+
+ private:
+  curl_slist* list_ = nullptr;
+};
+
+}  // namespace
+
+struct HttpTransport::Share {
+  CURLSH* handle = nullptr;
+  std::array<std::mutex, CURL_LOCK_DATA_LAST> locks;
+
+  static void lock(CURL*, curl_lock_data data, curl_lock_access, void* self) {
+    static_cast<Share*>(self)->locks[static_cast<size_t>(data)].lock();
+  }
+  static void unlock(CURL*, curl_lock_data data, void* self) {
+    static_cast<Share*>(self)->locks[static_cast<size_t>(data)].unlock();
+  }
+};
+
+TokenSource::TokenSource(const ClientConfig& config, std::chrono::seconds refresh_interval)
+    : static_token_(config.bearer_token),
+      file_(config.bearer_token_file),
+      refresh_interval_(refresh_interval) {}
+
+std::string TokenSource::token() {
+  if (file_.empty()) return static_token_;
+  std::lock_guard lock(mutex_);
+  const auto now = std::chrono::steady_clock::now();
+  if (now >= next_read_) {
+    // Keep the last good token when a rotation is half-written or the file is briefly gone.
+    if (std::string fresh = readTokenFile(file_); !fresh.empty()) cached_ = std::move(fresh);
+    next_read_ = now + refresh_interval_;
+  }
+  return cached_;
+}
+
+HttpTransport::HttpTransport(ClientConfig config)
+    : config_(std::move(config)), tokens_(config_), share_(std::make_unique<Share>()) {
+  share_->handle = curl_share_init();
+  curl_share_setopt(share_->handle, CURLSHOPT_LOCKFUNC, &Share::lock);
+  curl_share_setopt(share_->handle, CURLSHOPT_UNLOCKFUNC, &Share::unlock);
+  curl_share_setopt(share_->handle, CURLSHOPT_USERDATA, share_.get());
+  curl_share_setopt(share_->handle, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+  curl_share_setopt(share_->handle, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+}
+
+HttpTransport::~HttpTransport() {
+  for (void* handle : idle_handles_) curl_easy_cleanup(static_cast<CURL*>(handle));
+  curl_share_cleanup(share_->handle);
+}
+
+Result<std::unique_ptr<HttpTransport>> HttpTransport::create(const ClientConfig& config) {
+  ensureCurlInitialised();
+  if (config.server.empty()) return configError("no API server URL in " + config.source);
+  if (config.client_cert_pem.empty() != config.client_key_pem.empty()) {
+    return configError(config.source + ": a client certificate needs its key, and a key its certificate");
+  }
+  return std::unique_ptr<HttpTransport>(new HttpTransport(config));
+}
+
+void* HttpTransport::acquireHandle() {
+  {
+    std::lock_guard lock(pool_mutex_);
+    if (!idle_handles_.empty()) {
+      void* handle = idle_handles_.back();
+      idle_handles_.pop_back();
+      return handle;
+    }
+  }
+  CURL* curl = curl_easy_init();
+  curl_easy_setopt(curl, CURLOPT_SHARE, share_->handle);
+  curl_easy_setopt(curl, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS);
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);  // threads: no SIGALRM-based DNS timeouts
+  curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+  curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "");  // gzip when the server offers it
+  if (!config_.ca_pem.empty()) {
+    curl_blob ca = blobOf(config_.ca_pem);
+    curl_easy_setopt(curl, CURLOPT_CAINFO_BLOB, &ca);
+  }
+  if (!config_.client_cert_pem.empty()) {
+    curl_blob cert = blobOf(config_.client_cert_pem);
+    curl_blob key = blobOf(config_.client_key_pem);
+    curl_easy_setopt(curl, CURLOPT_SSLCERT_BLOB, &cert);
+    curl_easy_setopt(curl, CURLOPT_SSLCERTTYPE, "PEM");
+    curl_easy_setopt(curl, CURLOPT_SSLKEY_BLOB, &key);
+    curl_easy_setopt(curl, CURLOPT_SSLKEYTYPE, "PEM");
+  }
+  if (config_.insecure_skip_tls_verify) {
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+  return curl;
+}
+
+void HttpTransport::releaseHandle(void* handle) {
+  std::lock_guard lock(pool_mutex_);
+  idle_handles_.push_back(handle);
+}
+
+Result<HttpResponse> HttpTransport::send(const HttpRequest& request) {
+  CURL* curl = static_cast<CURL*>(acquireHandle());
+  HttpResponse response;
+  HeaderList headers;
+  headers.add("Accept: " + request.accept);
+  headers.add("User-Agent: aphex-kube/0.1");
+  if (!request.body.empty() || !request.content_type.empty()) {
+    headers.add("Content-Type: " + (request.content_type.empty() ? "application/json" : request.content_type));
+  }
+  if (const std::string token = tokens_.token(); !token.empty()) {
+    headers.add("Authorization: Bearer " + token);
+  }
+  const std::string url = config_.server + request.path;
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.get());
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count()));
+  if (request.body.empty()) {
+    curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);  // also drops a body left from the handle's last use
+  } else {
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request.body.data());
+  }
+  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &appendBody);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response.body);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &collectHeader);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &response.headers);
+
+  const CURLcode code = curl_easy_perform(curl);
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
+  // The handle keeps pointers to this call's buffers; clear them before it goes back to the pool.
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, nullptr);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, nullptr);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, nullptr);
+  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, nullptr);
+  releaseHandle(curl);
+
+  if (code != CURLE_OK) {
+    return Error{.kind = ErrorKind::kTransport,
+                 .message = request.method + " " + url + ": " + curl_easy_strerror(code),
+                 .status = {}};
+  }
+  return response;
+}
+
+}  // namespace kube

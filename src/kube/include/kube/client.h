@@ -1,0 +1,88 @@
+// A typed-path, JSON-bodied client for the Kubernetes REST API.
+//
+// Objects are nlohmann::json values exactly as the API server sends them; the client builds
+// resource paths, encodes options into query strings and turns every non-success answer into an
+// Error carrying the server's metav1.Status.
+//
+// Thread safety: all methods may be called concurrently (the transport pools connections).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "kube/config.h"
+#include "kube/http.h"
+#include "kube/result.h"
+
+namespace kube {
+
+// Where a kind lives in the REST API.
+struct ResourceType {
+  std::string group;    // "" for the core group
+  std::string version;  // "v1"
+  std::string plural;   // "configmaps"
+  bool namespaced = true;
+
+  std::string apiVersion() const { return group.empty() ? version : group + "/" + version; }
+};
+
+namespace resources {
+inline const ResourceType kNamespaces{.group = "", .version = "v1", .plural = "namespaces", .namespaced = false};
+inline const ResourceType kConfigMaps{.group = "", .version = "v1", .plural = "configmaps", .namespaced = true};
+inline const ResourceType kSecrets{.group = "", .version = "v1", .plural = "secrets", .namespaced = true};
+}  // namespace resources
+
+struct ListOptions {
+  std::string label_selector;
+  std::string field_selector;
+  std::int64_t limit = 0;        // 0: no paging
+  std::string continue_token;    // from the previous page's metadata.continue
+  std::string resource_version;  // empty: the most recent (a quorum read)
+};
+
+enum class PropagationPolicy { kOrphan, kBackground, kForeground };
+
+struct DeleteOptions {
+  std::optional<PropagationPolicy> propagation;
+  std::optional<std::string> precondition_uid;
+  std::optional<std::string> precondition_resource_version;
+};
+
+// "/api/v1/namespaces/ns/configmaps/name"; empty namespace or name leave those parts out.
+std::string resourcePath(const ResourceType& type, std::string_view ns, std::string_view name = {});
+
+// "?labelSelector=...&limit=..." with values percent-encoded; "" when no option is set.
+std::string listQuery(const ListOptions& options);
+
+class Client {
+ public:
+  static Result<std::unique_ptr<Client>> create(const ClientConfig& config);
+
+  Result<Json> get(const ResourceType& type, std::string_view ns, std::string_view name);
+  // One page when options.limit is set, else the whole collection.
+  Result<Json> list(const ResourceType& type, std::string_view ns, const ListOptions& options = {});
+  Result<Json> create(const ResourceType& type, std::string_view ns, const Json& object);
+  // A PUT with the object's metadata.resourceVersion: a stale one fails with isConflict().
+  Result<Json> update(const ResourceType& type, std::string_view ns, const Json& object);
+  // The object as the server returned it: being deleted (finalizers) or the final Status.
+  Result<Json> remove(const ResourceType& type, std::string_view ns, std::string_view name,
+                      const DeleteOptions& options = {});
+
+  const std::string& defaultNamespace() const { return default_namespace_; }
+
+ private:
+  Client(std::unique_ptr<HttpTransport> transport, std::string default_namespace)
+      : transport_(std::move(transport)), default_namespace_(std::move(default_namespace)) {}
+  Result<Json> call(HttpRequest request);
+
+  std::unique_ptr<HttpTransport> transport_;
+  std::string default_namespace_;
+};
+
+// The metav1.Status in an error response body, or a synthesised one for non-Status bodies.
+ApiStatus parseStatus(long http_code, std::string_view body);
+
+}  // namespace kube

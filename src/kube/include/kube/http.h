@@ -1,0 +1,80 @@
+// HTTP(S) to one API server over libcurl: TLS from ClientConfig, HTTP/2 where the server offers
+// it, connections reused across requests.
+//
+// Thread safety: send() may be called from any number of threads at once. Each call borrows an
+// idle curl handle from a pool (creating one when none is idle) and returns it afterwards, so
+// connections and TLS sessions are reused without two threads ever sharing a handle.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "kube/config.h"
+#include "kube/result.h"
+
+namespace kube {
+
+struct HttpRequest {
+  std::string method = "GET";
+  std::string path;          // absolute path with query, e.g. /api/v1/namespaces?limit=500
+  std::string body;
+  std::string content_type;  // set when body is non-empty
+  std::string accept = "application/json";
+  std::chrono::milliseconds timeout{std::chrono::seconds(30)};
+};
+
+struct HttpResponse {
+  long status = 0;
+  std::string body;
+  std::map<std::string, std::string> headers;  // names lower-cased; last value wins
+};
+
+// Supplies the bearer token, re-reading a token file at most once per refresh interval so that
+// rotated service-account tokens are picked up (projected tokens rotate hourly).
+class TokenSource {
+ public:
+  explicit TokenSource(const ClientConfig& config,
+                       std::chrono::seconds refresh_interval = std::chrono::seconds(60));
+  // Empty when the configuration has no token.
+  std::string token();
+
+ private:
+  std::mutex mutex_;
+  std::string static_token_;
+  std::string file_;
+  std::string cached_;  // guarded by mutex_
+  std::chrono::steady_clock::time_point next_read_{};  // guarded by mutex_
+  std::chrono::seconds refresh_interval_;
+};
+
+class HttpTransport {
+ public:
+  static Result<std::unique_ptr<HttpTransport>> create(const ClientConfig& config);
+  ~HttpTransport();
+  HttpTransport(const HttpTransport&) = delete;
+  HttpTransport& operator=(const HttpTransport&) = delete;
+
+  // A transport-level failure (no answer) is an Error of kind kTransport; any HTTP answer,
+  // including 4xx/5xx, is a response for the caller to interpret.
+  Result<HttpResponse> send(const HttpRequest& request);
+
+  const std::string& server() const { return config_.server; }
+
+ private:
+  explicit HttpTransport(ClientConfig config);
+  void* acquireHandle();            // CURL*, configured for this server
+  void releaseHandle(void* handle);
+
+  ClientConfig config_;
+  TokenSource tokens_;
+  std::mutex pool_mutex_;
+  std::vector<void*> idle_handles_;  // guarded by pool_mutex_
+  struct Share;                      // TLS sessions and DNS answers shared by all handles
+  std::unique_ptr<Share> share_;
+};
+
+}  // namespace kube

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Builds everything, starts the local control plane the integration tests need, and runs every
+# test through CTest: unit tests under AddressSanitizer+UBSan first, then all labels (unit,
+# integration, lint) in the default build. The control plane is stopped at the end, pass or fail.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$ROOT"
+
+usage() {
+  cat <<'EOF_USAGE'
+Usage: ./test.sh [--unit-only] [--no-sanitizers] [-- CTEST_ARGS...]
+
+Builds Aphex and runs its tests. Installs missing Debian packages first (scripts/install-deps)
+and builds the local Kubernetes control plane once (cached under ~/.cache/aphex).
+
+Options:
+  --unit-only      run only the unit tests (no control plane needed)
+  --no-sanitizers  skip the AddressSanitizer/UBSan build of the unit tests
+  -- ARGS          extra arguments for the final ctest run, e.g. -- -R Client
+  -h, --help       this text
+EOF_USAGE
+}
+
+unit_only=false
+sanitizers=true
+ctest_args=()
+while (($#)); do
+  case "$1" in
+    --unit-only) unit_only=true ;;
+    --no-sanitizers) sanitizers=false ;;
+    --) shift; ctest_args=("$@"); break ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "test.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+step() { printf '\n== %s\n' "$*"; }
+jobs="$(nproc)"
+
+# The integration tests' cluster is a CTest fixture; this stops it even if ctest is interrupted.
+cleanup() {
+  APHEX_STATE_DIR="$ROOT/build/default/local-cluster" scripts/local-cluster --name ctest down >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+
+step "dependencies"
+scripts/install-deps
+if ! $unit_only; then
+  step "local control plane binaries"
+  scripts/local-cluster build
+fi
+
+if $sanitizers; then
+  step "unit tests under AddressSanitizer and UndefinedBehaviorSanitizer"
+  cmake --preset asan >/dev/null
+  cmake --build --preset asan -j "$jobs"
+  ctest --preset asan-unit -j "$jobs"
+fi
+
+step "build (warnings are errors)"
+cmake --preset default >/dev/null
+cmake --build --preset default -j "$jobs"
+
+step "tests"
+label_args=()
+$unit_only && label_args=(-L unit)
+ctest --preset default -j "$jobs" "${label_args[@]}" "${ctest_args[@]}"
