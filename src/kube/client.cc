@@ -2,6 +2,8 @@
 
 #include <curl/curl.h>
 
+#include <thread>
+
 namespace kube {
 
 namespace {
@@ -43,6 +45,24 @@ std::string objectName(const Json& object) {
   return object.value("/metadata/name"_json_pointer, std::string{});
 }
 
+std::string objectNamespace(const Json& object) {
+  return object.value("/metadata/namespace"_json_pointer, std::string{});
+}
+
+std::string subresourceSuffix(Subresource subresource) {
+  switch (subresource) {
+    case Subresource::kNone: return "";
+    case Subresource::kStatus: return "/status";
+  }
+  return "";
+}
+
+bool asksToRetry(const HttpRequest& request, const HttpResponse& response) {
+  // 429: the server did not process the request (API Priority and Fairness), safe for any verb.
+  // 503 may come after a write was applied, so only reads are repeated.
+  return response.status == 429 || (response.status == 503 && request.method == "GET");
+}
+
 }  // namespace
 
 std::string resourcePath(const ResourceType& type, std::string_view ns, std::string_view name) {
@@ -78,15 +98,32 @@ ApiStatus parseStatus(long http_code, std::string_view body) {
   return status;
 }
 
-Result<std::unique_ptr<Client>> Client::create(const ClientConfig& config) {
+std::optional<std::chrono::seconds> retryAfter(const HttpResponse& response) {
+  const auto header = response.headers.find("retry-after");
+  if (header == response.headers.end()) return std::nullopt;
+  // The API server sends whole seconds; an HTTP date or garbage counts as "no advice".
+  const std::string& value = header->second;
+  if (value.empty() || value.size() > 6 || value.find_first_not_of("0123456789") != std::string::npos) {
+    return std::nullopt;
+  }
+  return std::chrono::seconds(std::stoi(value));
+}
+
+Result<std::unique_ptr<Client>> Client::create(const ClientConfig& config, RetryPolicy retry) {
   auto transport = HttpTransport::create(config);
   if (!transport) return std::move(transport).error();
-  return std::unique_ptr<Client>(new Client(std::move(*transport), config.default_namespace));
+  return std::unique_ptr<Client>(new Client(std::move(*transport), config.default_namespace, retry));
 }
 
 Result<Json> Client::call(HttpRequest request) {
   const std::string what = request.method + " " + request.path;
   auto response = transport_->send(request);
+  for (int attempt = 1; response && attempt < retry_.max_attempts && asksToRetry(request, *response); ++attempt) {
+    const auto advice = retryAfter(*response);
+    if (!advice) break;
+    std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(*advice, retry_.max_wait));
+    response = transport_->send(request);
+  }
   if (!response) return std::move(response).error();
   if (response->status < 200 || response->status >= 300) {
     ApiStatus status = parseStatus(response->status, response->body);
@@ -122,6 +159,33 @@ Result<Json> Client::remove(const ResourceType& type, std::string_view ns, std::
                             const DeleteOptions& options) {
   return call({.method = "DELETE", .path = resourcePath(type, ns, name),
                .body = deleteOptionsBody(options).dump(), .content_type = "application/json"});
+}
+
+Result<Json> Client::mergePatch(const ResourceType& type, std::string_view ns, std::string_view name,
+                                const Json& patch, const PatchOptions& options) {
+  std::string query;
+  appendParam(query, "fieldManager", options.field_manager);
+  return call({.method = "PATCH", .path = resourcePath(type, ns, name) + subresourceSuffix(options.subresource) + query,
+               .body = patch.dump(), .content_type = "application/merge-patch+json"});
+}
+
+Result<Json> Client::apply(const ResourceType& type, const Json& object, const ApplyOptions& options) {
+  if (options.field_manager.empty() || options.field_manager.size() > 128) {
+    return Error{.kind = ErrorKind::kInvalidConfig,
+                 .message = "server-side apply needs a field manager name of 1 to 128 characters"};
+  }
+  const std::string name = objectName(object);
+  if (name.empty()) {
+    return Error{.kind = ErrorKind::kInvalidConfig, .message = "server-side apply: metadata.name is required"};
+  }
+  std::string query;
+  appendParam(query, "fieldManager", options.field_manager);
+  if (options.force) appendParam(query, "force", "true");
+  if (options.dry_run) appendParam(query, "dryRun", "All");
+  // JSON is YAML, so the apply-patch+yaml content type takes the object as nlohmann dumps it.
+  return call({.method = "PATCH",
+               .path = resourcePath(type, objectNamespace(object), name) + subresourceSuffix(options.subresource) + query,
+               .body = object.dump(), .content_type = "application/apply-patch+yaml"});
 }
 
 }  // namespace kube

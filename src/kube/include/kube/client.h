@@ -7,6 +7,7 @@
 // Thread safety: all methods may be called concurrently (the transport pools connections).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -45,6 +46,28 @@ struct ListOptions {
 
 enum class PropagationPolicy { kOrphan, kBackground, kForeground };
 
+// Which part of an object a write addresses.
+enum class Subresource { kNone, kStatus };
+
+struct ApplyOptions {
+  std::string field_manager;  // required: who owns the applied fields (at most 128 characters)
+  // Take ownership of fields another manager set; controllers should, for objects they own.
+  bool force = true;
+  Subresource subresource = Subresource::kNone;
+  bool dry_run = false;
+};
+
+struct PatchOptions {
+  std::string field_manager;  // optional for patches
+  Subresource subresource = Subresource::kNone;
+};
+
+// How a client retries answers that ask it to (429, or 503 on reads, with Retry-After).
+struct RetryPolicy {
+  int max_attempts = 5;
+  std::chrono::milliseconds max_wait{std::chrono::seconds(10)};  // caps each Retry-After
+};
+
 struct DeleteOptions {
   std::optional<PropagationPolicy> propagation;
   std::optional<std::string> precondition_uid;
@@ -59,7 +82,7 @@ std::string listQuery(const ListOptions& options);
 
 class Client {
  public:
-  static Result<std::unique_ptr<Client>> create(const ClientConfig& config);
+  static Result<std::unique_ptr<Client>> create(const ClientConfig& config, RetryPolicy retry = {});
 
   Result<Json> get(const ResourceType& type, std::string_view ns, std::string_view name);
   // One page when options.limit is set, else the whole collection.
@@ -70,17 +93,31 @@ class Client {
   // The object as the server returned it: being deleted (finalizers) or the final Status.
   Result<Json> remove(const ResourceType& type, std::string_view ns, std::string_view name,
                       const DeleteOptions& options = {});
+  // RFC 7386 JSON merge patch (null deletes a key).
+  Result<Json> mergePatch(const ResourceType& type, std::string_view ns, std::string_view name,
+                          const Json& patch, const PatchOptions& options = {});
+  // Server-side apply: create or update to the fully specified intent `object` (apiVersion,
+  // kind, metadata.name and only the fields this manager owns). Fields the manager applied before
+  // and leaves out now are removed. An unchanged intent writes nothing on the server.
+  Result<Json> apply(const ResourceType& type, const Json& object, const ApplyOptions& options);
+
+  // Every request, streaming ones included, goes through this transport.
+  HttpTransport& transport() { return *transport_; }
 
   const std::string& defaultNamespace() const { return default_namespace_; }
 
  private:
-  Client(std::unique_ptr<HttpTransport> transport, std::string default_namespace)
-      : transport_(std::move(transport)), default_namespace_(std::move(default_namespace)) {}
+  Client(std::unique_ptr<HttpTransport> transport, std::string default_namespace, RetryPolicy retry)
+      : transport_(std::move(transport)), default_namespace_(std::move(default_namespace)), retry_(retry) {}
   Result<Json> call(HttpRequest request);
 
   std::unique_ptr<HttpTransport> transport_;
   std::string default_namespace_;
+  RetryPolicy retry_;
 };
+
+// How long a 429/503 answer asks the client to wait (Retry-After in seconds), if it does.
+std::optional<std::chrono::seconds> retryAfter(const HttpResponse& response);
 
 // The metav1.Status in an error response body, or a synthesised one for non-Status bodies.
 ApiStatus parseStatus(long http_code, std::string_view body);
