@@ -41,7 +41,10 @@ jobs="$(nproc)"
 
 # The integration tests' cluster is a CTest fixture; this stops it even if ctest is interrupted.
 cleanup() {
-  APHEX_STATE_DIR="$ROOT/build/default/local-cluster" scripts/local-cluster --name ctest down >/dev/null 2>&1 || true
+  local name
+  for name in ctest ctest-restart; do
+    APHEX_STATE_DIR="$ROOT/build/default/local-cluster" scripts/local-cluster --name "$name" down >/dev/null 2>&1 || true
+  done
 }
 trap cleanup EXIT
 

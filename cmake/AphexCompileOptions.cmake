@@ -2,7 +2,7 @@
 add_library(aphex_compile_options INTERFACE)
 target_compile_options(aphex_compile_options INTERFACE
   -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wsign-conversion -Wnon-virtual-dtor
-  -Wold-style-cast -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough
+  -Wold-style-cast -Woverloaded-virtual -Wimplicit-fallthrough
   # Option structs are filled with designated initializers that name only what differs from the
   # defaults (`{.limit = 500}`); g++ would flag every omitted member.
   -Wno-missing-field-initializers

@@ -80,6 +80,18 @@ std::string listQuery(const ListOptions& options) {
   if (options.limit > 0) appendParam(query, "limit", std::to_string(options.limit));
   appendParam(query, "continue", options.continue_token);
   appendParam(query, "resourceVersion", options.resource_version);
+  appendParam(query, "resourceVersionMatch", options.resource_version_match);
+  return query;
+}
+
+std::string watchQuery(const WatchOptions& options) {
+  std::string query;
+  appendParam(query, "watch", "1");
+  appendParam(query, "resourceVersion", options.resource_version);
+  appendParam(query, "labelSelector", options.label_selector);
+  appendParam(query, "fieldSelector", options.field_selector);
+  if (options.allow_bookmarks) appendParam(query, "allowWatchBookmarks", "true");
+  if (options.timeout.count() > 0) appendParam(query, "timeoutSeconds", std::to_string(options.timeout.count()));
   return query;
 }
 
@@ -109,6 +121,18 @@ std::optional<std::chrono::seconds> retryAfter(const HttpResponse& response) {
   return std::chrono::seconds(std::stoi(value));
 }
 
+Error apiError(const std::string& what, const HttpResponse& response) {
+  ApiStatus status = parseStatus(response.status, response.body);
+  std::string message = what + ": " + std::to_string(status.code) + " " + status.reason + ": " + status.message;
+  return Error{.kind = ErrorKind::kApi, .message = std::move(message), .status = std::move(status)};
+}
+
+Result<Json> retryOnConflict(const std::function<Result<Json>()>& attempt, int max_attempts) {
+  auto result = attempt();
+  for (int tries = 1; tries < max_attempts && !result && result.error().isConflict(); ++tries) result = attempt();
+  return result;
+}
+
 Result<std::unique_ptr<Client>> Client::create(const ClientConfig& config, RetryPolicy retry) {
   auto transport = HttpTransport::create(config);
   if (!transport) return std::move(transport).error();
@@ -126,9 +150,7 @@ Result<Json> Client::call(HttpRequest request) {
   }
   if (!response) return std::move(response).error();
   if (response->status < 200 || response->status >= 300) {
-    ApiStatus status = parseStatus(response->status, response->body);
-    std::string message = what + ": " + std::to_string(status.code) + " " + status.reason + ": " + status.message;
-    return Error{.kind = ErrorKind::kApi, .message = std::move(message), .status = std::move(status)};
+    return apiError(what, *response);
   }
   Json body = Json::parse(response->body, nullptr, /*allow_exceptions=*/false);
   if (body.is_discarded()) {
@@ -159,6 +181,36 @@ Result<Json> Client::remove(const ResourceType& type, std::string_view ns, std::
                             const DeleteOptions& options) {
   return call({.method = "DELETE", .path = resourcePath(type, ns, name),
                .body = deleteOptionsBody(options).dump(), .content_type = "application/json"});
+}
+
+Result<void> Client::watch(const ResourceType& type, std::string_view ns, const WatchOptions& options,
+                           const WatchHandler& handler, std::stop_token stop) {
+  HttpRequest request{.method = "GET", .path = resourcePath(type, ns) + watchQuery(options)};
+  // The server closes the watch at `timeout`; the client's own limit only guards against a
+  // server that never does.
+  request.timeout = options.timeout + std::chrono::seconds(60);
+  WatchStreamParser parser;
+  std::vector<WatchEvent> events;
+  std::optional<Error> failure;
+  const auto on_data = [&](std::string_view bytes) {
+    if (auto fed = parser.feed(bytes, events); !fed) {
+      failure = std::move(fed).error();
+      return false;
+    }
+    bool keep_going = true;
+    for (auto& event : events) {
+      if (keep_going) keep_going = handler(std::move(event));
+    }
+    events.clear();
+    return keep_going;
+  };
+  auto response = transport_->stream(request, on_data, stop, {.idle_timeout = options.idle_timeout});
+  if (failure) return std::move(*failure);
+  if (!response) return std::move(response).error();
+  if (response->status < 200 || response->status >= 300) {
+    return apiError("watch " + request.path, *response);
+  }
+  return {};
 }
 
 Result<Json> Client::mergePatch(const ResourceType& type, std::string_view ns, std::string_view name,

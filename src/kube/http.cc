@@ -7,6 +7,7 @@
 #include <cctype>
 #include <fstream>
 #include <sstream>
+#include <utility>
 
 namespace kube {
 
@@ -62,9 +63,15 @@ std::string readTokenFile(const std::string& path) {
 
 class HeaderList {
  public:
+  HeaderList() = default;
+  HeaderList(HeaderList&& other) noexcept : list_(std::exchange(other.list_, nullptr)) {}
+  HeaderList(const HeaderList&) = delete;
+  HeaderList& operator=(const HeaderList&) = delete;
+  HeaderList& operator=(HeaderList&&) = delete;
+  ~HeaderList() { curl_slist_free_all(list_); }
+
   void add(const std::string& header) { list_ = curl_slist_append(list_, header.c_str()); }
   curl_slist* get() const { return list_; }
-  ~HeaderList() { curl_slist_free_all(list_); }
 
  private:
   curl_slist* list_ = nullptr;
@@ -165,21 +172,12 @@ void HttpTransport::releaseHandle(void* handle) {
   idle_handles_.push_back(handle);
 }
 
-Result<HttpResponse> HttpTransport::send(const HttpRequest& request) {
-  CURL* curl = static_cast<CURL*>(acquireHandle());
-  HttpResponse response;
-  HeaderList headers;
-  headers.add("Accept: " + request.accept);
-  headers.add("User-Agent: aphex-kube/0.1");
-  if (!request.body.empty() || !request.content_type.empty()) {
-    headers.add("Content-Type: " + (request.content_type.empty() ? "application/json" : request.content_type));
-  }
-  if (const std::string token = tokens_.token(); !token.empty()) {
-    headers.add("Authorization: Bearer " + token);
-  }
+// Headers of one request, built from the request and the current token.
+void HttpTransport::prepare(void* handle, const HttpRequest& request, const void* headers) {
+  CURL* curl = static_cast<CURL*>(handle);
   const std::string url = config_.server + request.path;
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.get());
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, static_cast<const curl_slist*>(headers));
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count()));
   if (request.body.empty()) {
     curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);  // also drops a body left from the handle's last use
@@ -188,25 +186,118 @@ Result<HttpResponse> HttpTransport::send(const HttpRequest& request) {
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request.body.data());
   }
   curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+}
+
+Error HttpTransport::transportError(const HttpRequest& request, int curl_code) const {
+  return Error{.kind = ErrorKind::kTransport,
+               .message = request.method + " " + config_.server + request.path + ": " +
+                          curl_easy_strerror(static_cast<CURLcode>(curl_code))};
+}
+
+namespace {
+
+HeaderList requestHeaders(const HttpRequest& request, const std::string& token) {
+  HeaderList headers;
+  headers.add("Accept: " + request.accept);
+  headers.add("User-Agent: aphex-kube/0.1");
+  if (!request.body.empty() || !request.content_type.empty()) {
+    headers.add("Content-Type: " + (request.content_type.empty() ? "application/json" : request.content_type));
+  }
+  if (!token.empty()) headers.add("Authorization: Bearer " + token);
+  return headers;
+}
+
+// Clears the pointers a handle holds into one call's buffers before it returns to the pool.
+void detach(CURL* curl) {
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, nullptr);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, nullptr);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, nullptr);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, nullptr);
+  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, nullptr);
+  curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 1L);
+  curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, nullptr);
+  curl_easy_setopt(curl, CURLOPT_XFERINFODATA, nullptr);
+  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 0L);
+  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, 0L);
+}
+
+struct StreamState {
+  CURL* curl;
+  const std::function<bool(std::string_view)>* on_data;
+  std::stop_token stop;
+  std::string error_body;  // a non-2xx answer is collected, not streamed
+  bool stopped_by_handler = false;
+};
+
+size_t streamBody(char* data, size_t size, size_t count, void* user) {
+  auto& state = *static_cast<StreamState*>(user);
+  long status = 0;
+  curl_easy_getinfo(state.curl, CURLINFO_RESPONSE_CODE, &status);
+  if (status < 200 || status >= 300) {
+    state.error_body.append(data, size * count);
+    return size * count;
+  }
+  if (!(*state.on_data)(std::string_view(data, size * count))) {
+    state.stopped_by_handler = true;
+    return 0;  // makes libcurl end the transfer
+  }
+  return size * count;
+}
+
+int checkStop(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  return static_cast<StreamState*>(user)->stop.stop_requested() ? 1 : 0;
+}
+
+}  // namespace
+
+Result<HttpResponse> HttpTransport::send(const HttpRequest& request) {
+  CURL* curl = static_cast<CURL*>(acquireHandle());
+  HttpResponse response;
+  const HeaderList headers = requestHeaders(request, tokens_.token());
+  prepare(curl, request, headers.get());
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &appendBody);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response.body);
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &collectHeader);
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &response.headers);
-
   const CURLcode code = curl_easy_perform(curl);
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
-  // The handle keeps pointers to this call's buffers; clear them before it goes back to the pool.
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, nullptr);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, nullptr);
-  curl_easy_setopt(curl, CURLOPT_HEADERDATA, nullptr);
-  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, nullptr);
+  detach(curl);
   releaseHandle(curl);
+  if (code != CURLE_OK) return transportError(request, code);
+  return response;
+}
 
-  if (code != CURLE_OK) {
-    return Error{.kind = ErrorKind::kTransport,
-                 .message = request.method + " " + url + ": " + curl_easy_strerror(code),
-                 .status = {}};
+Result<HttpResponse> HttpTransport::stream(const HttpRequest& request,
+                                           const std::function<bool(std::string_view)>& on_data,
+                                           std::stop_token stop, StreamOptions options) {
+  CURL* curl = static_cast<CURL*>(acquireHandle());
+  HttpResponse response;
+  StreamState state{.curl = curl, .on_data = &on_data, .stop = stop};
+  const HeaderList headers = requestHeaders(request, tokens_.token());
+  prepare(curl, request, headers.get());
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &streamBody);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &state);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &collectHeader);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &response.headers);
+  curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, &checkStop);
+  curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &state);
+  // Idle detection: less than 1 byte/s for idle_timeout ends the stream (bookmarks arrive
+  // about once a minute, so a healthy watch is never idle that long).
+  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, static_cast<long>(options.idle_timeout.count()));
+  const CURLcode code = curl_easy_perform(curl);
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
+  detach(curl);
+  // An interrupted transfer leaves the connection mid-response: never reuse that handle.
+  if (code == CURLE_OK) {
+    releaseHandle(curl);
+  } else {
+    curl_easy_cleanup(curl);
   }
+  const bool ended_on_purpose = code == CURLE_ABORTED_BY_CALLBACK || state.stopped_by_handler;
+  if (code != CURLE_OK && !ended_on_purpose) return transportError(request, code);
+  response.body = std::move(state.error_body);
   return response;
 }
 

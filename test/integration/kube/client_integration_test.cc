@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <atomic>
 #include <set>
 #include <thread>
 
@@ -84,6 +85,73 @@ TEST_F(ClientIntegration, AStaleUpdateIsAConflict) {
   auto lost = admin_->update(resources::kConfigMaps, ns.name(), second);
   ASSERT_FALSE(lost);
   EXPECT_TRUE(lost.error().isConflict()) << lost.error().message;
+}
+
+TEST_F(ClientIntegration, TwoWritersRacingOnOneObjectBothLandByRetryingConflicts) {
+  ScopedNamespace ns(*admin_, "it-race");
+  ASSERT_TRUE(admin_->create(resources::kConfigMaps, ns.name(), configMap("counter", "0")));
+  std::atomic<int> conflicts = 0;
+  const auto increment = [&](kube::Client& client) {
+    return kube::retryOnConflict([&]() -> kube::Result<kube::Json> {
+      auto current = client.get(resources::kConfigMaps, ns.name(), "counter");
+      if (!current) return current;
+      kube::Json next = *current;
+      next["data"]["value"] = std::to_string(std::stoi(next["data"]["value"].get<std::string>()) + 1);
+      auto written = client.update(resources::kConfigMaps, ns.name(), next);
+      if (!written && written.error().isConflict()) ++conflicts;
+      return written;
+    }, 100);
+  };
+  auto second_client = clientFor(adminConfig());
+  constexpr int kIncrements = 25;
+  std::thread other([&] {
+    for (int i = 0; i < kIncrements; ++i) EXPECT_TRUE(increment(*second_client));
+  });
+  for (int i = 0; i < kIncrements; ++i) EXPECT_TRUE(increment(*admin_));
+  other.join();
+  auto final_state = admin_->get(resources::kConfigMaps, ns.name(), "counter");
+  ASSERT_TRUE(final_state) << final_state.error().message;
+  EXPECT_EQ((*final_state)["data"]["value"], std::to_string(2 * kIncrements)) << "an increment was lost";
+  RecordProperty("conflicts", conflicts.load());
+}
+
+TEST_F(ClientIntegration, ApplyingTheSameIntentTwiceWritesNothingTheSecondTime) {
+  ScopedNamespace ns(*admin_, "it-ssa");
+  kube::Json intent = configMap("applied", "1");
+  intent["metadata"]["namespace"] = ns.name();
+  const kube::ApplyOptions options{.field_manager = "aphex-test"};
+  auto first = admin_->apply(resources::kConfigMaps, intent, options);
+  ASSERT_TRUE(first) << first.error().message;
+  auto second = admin_->apply(resources::kConfigMaps, intent, options);
+  ASSERT_TRUE(second) << second.error().message;
+  EXPECT_EQ((*first)["metadata"]["resourceVersion"], (*second)["metadata"]["resourceVersion"]);
+}
+
+TEST_F(ClientIntegration, AFieldLeftOutOfTheAppliedIntentIsRemoved) {
+  ScopedNamespace ns(*admin_, "it-ssa-prune");
+  kube::Json intent = configMap("applied", "1");
+  intent["metadata"]["namespace"] = ns.name();
+  intent["data"]["extra"] = "to be removed";
+  intent["metadata"]["labels"]["aphex.io/extra"] = "yes";
+  const kube::ApplyOptions options{.field_manager = "aphex-test"};
+  ASSERT_TRUE(admin_->apply(resources::kConfigMaps, intent, options));
+  intent["data"].erase("extra");
+  intent["metadata"]["labels"].erase("aphex.io/extra");
+  auto applied = admin_->apply(resources::kConfigMaps, intent, options);
+  ASSERT_TRUE(applied) << applied.error().message;
+  EXPECT_FALSE((*applied)["data"].contains("extra"));
+  EXPECT_FALSE((*applied)["metadata"]["labels"].contains("aphex.io/extra"));
+  EXPECT_EQ((*applied)["data"]["value"], "1");
+}
+
+TEST_F(ClientIntegration, ApplyingTheStatusSubresourceChangesOnlyStatus) {
+  ScopedNamespace ns(*admin_, "it-ssa-status");
+  const kube::ResourceType namespaces = resources::kNamespaces;
+  kube::Json status = {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", ns.name()}}},
+                       {"status", {{"conditions", kube::Json::array({{{"type", "AphexTest"}, {"status", "True"}}})}}}};
+  auto applied = admin_->apply(namespaces, status, {.field_manager = "aphex-test", .subresource = kube::Subresource::kStatus});
+  ASSERT_TRUE(applied) << applied.error().message;
+  EXPECT_EQ((*applied)["status"]["conditions"][0]["type"], "AphexTest");
 }
 
 TEST_F(ClientIntegration, PagesThroughALargeListWithContinueTokens) {

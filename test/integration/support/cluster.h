@@ -3,7 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <cstdlib>
+#include <fstream>
 #include <memory>
 #include <random>
 #include <stdexcept>
@@ -43,6 +45,15 @@ inline std::unique_ptr<kube::Client> clientFor(const kube::ClientConfig& config)
   auto client = kube::Client::create(config);
   if (!client) throw std::runtime_error(client.error().message);
   return std::move(client).value();
+}
+
+// A port recorded in the cluster's cluster.env (API_PORT, ETCD_PORT, ...).
+inline std::uint16_t clusterPort(const std::string& variable) {
+  std::ifstream env(clusterDir() + "/cluster.env");
+  for (std::string line; std::getline(env, line);) {
+    if (line.rfind(variable + "=", 0) == 0) return static_cast<std::uint16_t>(std::stoi(line.substr(variable.size() + 1)));
+  }
+  throw std::runtime_error(variable + " is not in " + clusterDir() + "/cluster.env");
 }
 
 // A DNS label unique to this run, so tests can share one cluster and run in parallel.

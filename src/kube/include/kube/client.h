@@ -9,6 +9,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <stop_token>
 #include <memory>
 #include <optional>
 #include <string>
@@ -17,6 +19,7 @@
 #include "kube/config.h"
 #include "kube/http.h"
 #include "kube/result.h"
+#include "kube/watch.h"
 
 namespace kube {
 
@@ -42,7 +45,20 @@ struct ListOptions {
   std::int64_t limit = 0;        // 0: no paging
   std::string continue_token;    // from the previous page's metadata.continue
   std::string resource_version;  // empty: the most recent (a quorum read)
+  std::string resource_version_match;  // "NotOlderThan" or "Exact"; only with resource_version
 };
+
+struct WatchOptions {
+  std::string resource_version;  // start after this version; empty: current state as ADDED events
+  std::string label_selector;
+  std::string field_selector;
+  std::chrono::seconds timeout{std::chrono::minutes(5)};  // the server ends the watch cleanly then
+  bool allow_bookmarks = true;
+  std::chrono::seconds idle_timeout{std::chrono::seconds(300)};  // no byte for this long: reconnect
+};
+
+// Receives each event; returns false to end the watch.
+using WatchHandler = std::function<bool(WatchEvent&&)>;
 
 enum class PropagationPolicy { kOrphan, kBackground, kForeground };
 
@@ -79,6 +95,7 @@ std::string resourcePath(const ResourceType& type, std::string_view ns, std::str
 
 // "?labelSelector=...&limit=..." with values percent-encoded; "" when no option is set.
 std::string listQuery(const ListOptions& options);
+std::string watchQuery(const WatchOptions& options);
 
 class Client {
  public:
@@ -93,6 +110,11 @@ class Client {
   // The object as the server returned it: being deleted (finalizers) or the final Status.
   Result<Json> remove(const ResourceType& type, std::string_view ns, std::string_view name,
                       const DeleteOptions& options = {});
+  // Streams events until the server ends the watch (ok), `stop` is requested (ok), the handler
+  // returns false (ok), or an error. An expired resource version arrives as an ERROR event with
+  // a 410 Status, for the handler to act on.
+  Result<void> watch(const ResourceType& type, std::string_view ns, const WatchOptions& options,
+                     const WatchHandler& handler, std::stop_token stop = {});
   // RFC 7386 JSON merge patch (null deletes a key).
   Result<Json> mergePatch(const ResourceType& type, std::string_view ns, std::string_view name,
                           const Json& patch, const PatchOptions& options = {});
@@ -118,6 +140,13 @@ class Client {
 
 // How long a 429/503 answer asks the client to wait (Retry-After in seconds), if it does.
 std::optional<std::chrono::seconds> retryAfter(const HttpResponse& response);
+
+// Runs a read-modify-write `attempt` again while it loses optimistic-concurrency races (409
+// Conflict), up to `max_attempts` times; any other outcome is returned as it is.
+Result<Json> retryOnConflict(const std::function<Result<Json>()>& attempt, int max_attempts = 10);
+
+// The Error for a non-success answer to the request described by `what` ("GET /api/v1/...").
+Error apiError(const std::string& what, const HttpResponse& response);
 
 // The metav1.Status in an error response body, or a synthesised one for non-Status bodies.
 ApiStatus parseStatus(long http_code, std::string_view body);

@@ -7,7 +7,10 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
+#include <stop_token>
+#include <string_view>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -62,12 +65,25 @@ class HttpTransport {
   // including 4xx/5xx, is a response for the caller to interpret.
   Result<HttpResponse> send(const HttpRequest& request);
 
+  // A streaming request (a watch): `on_data` receives the body as it arrives, in arbitrary
+  // pieces, and returns false to stop. Ends when the server closes the stream, `stop` is
+  // requested (within about a second), nothing arrives for `idle_timeout`, or on_data says stop.
+  // A non-2xx answer's body is returned whole in the response instead of going to on_data.
+  struct StreamOptions {
+    std::chrono::seconds idle_timeout{std::chrono::seconds(300)};
+  };
+  Result<HttpResponse> stream(const HttpRequest& request, const std::function<bool(std::string_view)>& on_data,
+                              std::stop_token stop, StreamOptions options);
+
   const std::string& server() const { return config_.server; }
 
  private:
   explicit HttpTransport(ClientConfig config);
   void* acquireHandle();            // CURL*, configured for this server
   void releaseHandle(void* handle);
+  // Sets what every request needs (URL, method, headers, body, timeout) on a pooled handle.
+  void prepare(void* handle, const HttpRequest& request, const void* headers);
+  Error transportError(const HttpRequest& request, int curl_code) const;
 
   ClientConfig config_;
   TokenSource tokens_;

@@ -8,6 +8,7 @@
 // Thread safety: all methods of both implementations may be called from any thread.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -37,11 +38,16 @@ class Clock {
 
 class RealClock final : public Clock {
  public:
+  static constexpr Duration kStopLatency = std::chrono::milliseconds(100);
+
   MonoTime now() const override { return std::chrono::steady_clock::now(); }
   WallTime wallNow() const override { return std::chrono::system_clock::now(); }
   bool waitUntil(std::unique_lock<std::mutex>& lock, std::condition_variable_any& cv, MonoTime deadline,
                  std::stop_token stop) override {
-    cv.wait_until(lock, stop, deadline, [] { return false; });
+    // Waits in slices so a stop request is seen within kStopLatency without a stop_callback
+    // (which could run on this thread while it holds `lock`); a notify wakes it at once.
+    if (stop.stop_requested()) return false;
+    cv.wait_until(lock, std::min(deadline, now() + kStopLatency));
     return !stop.stop_requested();
   }
   double random() override {

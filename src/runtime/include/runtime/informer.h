@@ -1,0 +1,106 @@
+// An informer keeps a Store in step with the API server by listing, then watching, one kind
+// (optionally within a namespace or label selector), and tells handlers what changed.
+//
+// The loop follows client-go's reflector:
+//  1. List in pages (consistent read), replace the store, remember the list's resourceVersion,
+//     and mark the informer synced.
+//  2. Watch from that version with bookmarks and a timeout drawn at random from [min, 2×min), so
+//     that many informers do not reconnect in lockstep. Every event, bookmarks included,
+//     advances the remembered version.
+//  3. When a watch ends cleanly, watch again from the remembered version: no relist.
+//  4. When the server says the version is gone (410 Expired, as an ERROR event or a status),
+//     relist "not older than" the remembered version, falling back to a fresh consistent list
+//     if that is gone too; the store is replaced and objects that vanished meanwhile are
+//     reported as deletes.
+//  5. On any other failure (connection refused, 429, 5xx, TLS), wait with exponential backoff
+//     and jitter, then watch again (or list again, if the list failed).
+//
+// Thread safety: run() executes on one thread and calls the handlers on it, in event order;
+// handlers must be quick (enqueue a key, no API calls). store(), hasSynced() and waitForSync()
+// may be used from any thread. Handlers must be added before run() starts.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <stop_token>
+#include <string>
+#include <vector>
+
+#include "kube/client.h"
+#include "runtime/backoff.h"
+#include "runtime/clock.h"
+#include "runtime/store.h"
+
+namespace kube::runtime {
+
+struct InformerOptions {
+  ResourceType type;
+  std::string ns;              // empty: all namespaces
+  std::string label_selector;  // scope the cache: only what the controller needs
+  std::string field_selector;
+  std::int64_t page_size = 500;
+  Duration min_watch_timeout = std::chrono::minutes(5);  // client-go: 5 min × (1 + rand)
+  Duration idle_timeout = std::chrono::seconds(300);     // no byte, not even a bookmark: reconnect
+  BackoffOptions backoff;
+  Transform transform = dropManagedFields;
+};
+
+struct EventHandler {
+  std::function<void(const ObjectPtr&)> on_add;
+  std::function<void(const ObjectPtr& old_object, const ObjectPtr& new_object)> on_update;
+  std::function<void(const ObjectPtr&)> on_delete;  // the last state the informer knew
+};
+
+// What an informer has done, for tests, logs and metrics.
+struct InformerStats {
+  std::uint64_t lists = 0;
+  std::uint64_t relists_after_expiry = 0;
+  std::uint64_t watches = 0;
+  std::uint64_t events = 0;
+  std::uint64_t failures = 0;
+};
+
+class Informer {
+ public:
+  Informer(Client& client, Clock& clock, InformerOptions options);
+
+  void addHandler(EventHandler handler);
+  // Blocks, keeping the store current, until `stop` is requested.
+  void run(std::stop_token stop);
+
+  const Store& store() const { return store_; }
+  bool hasSynced() const { return synced_.load(); }
+  // Waits until the first list has been stored; false if `stop` or `timeout` came first.
+  bool waitForSync(std::stop_token stop, Duration timeout);
+  std::string lastSyncResourceVersion() const;
+  InformerStats stats() const;
+  const InformerOptions& options() const { return options_; }
+
+ private:
+  enum class WatchEnd { kClean, kExpired, kFailed, kStopped };
+
+  Result<void> listAndReplace(std::stop_token stop, bool after_expiry);
+  Result<Json> listAll(const std::string& resource_version);
+  WatchEnd watchOnce(std::stop_token stop);
+  bool handleEvent(WatchEvent&& event, WatchEnd& end);
+  void setLastResourceVersion(std::string version);
+  ObjectPtr transformed(Json object) const;
+  void notifyDiff(const StoreDiff& diff);
+  void sleepFor(Duration delay, std::stop_token stop);
+  Duration watchTimeout();
+
+  Client& client_;
+  Clock& clock_;
+  InformerOptions options_;
+  Store store_;
+  std::vector<EventHandler> handlers_;
+  std::atomic<bool> synced_{false};
+  mutable std::mutex mutex_;
+  std::condition_variable_any cv_;       // signals sync; also interrupts backoff sleeps
+  std::string last_resource_version_;   // guarded by mutex_
+  InformerStats stats_;                  // guarded by mutex_
+};
+
+}  // namespace kube::runtime

@@ -1,0 +1,262 @@
+#include "runtime/informer.h"
+
+namespace kube::runtime {
+
+namespace {
+
+// client-go treats a watch that ends within a second having delivered nothing as a failure, so
+// a server that keeps closing watches at once is not hammered in a tight loop.
+constexpr Duration kVeryShortWatch = std::chrono::seconds(1);
+
+// Whether a relist "not older than" our version failed only because that version is no longer
+// (or not yet) available, so a fresh consistent list is the way forward.
+bool resourceVersionUnavailable(const Error& error) {
+  return error.isGone() ||
+         (error.status && error.status->message.find("Too large resource version") != std::string::npos);
+}
+
+// List items carry no apiVersion/kind; watch events do. Give them the same shape.
+void stampKind(Json& item, const std::string& api_version, const std::string& kind) {
+  if (!item.contains("apiVersion")) item["apiVersion"] = api_version;
+  if (!item.contains("kind")) item["kind"] = kind;
+}
+
+std::string itemKind(const Json& list) {
+  std::string kind = list.value("kind", "");
+  constexpr std::string_view kSuffix = "List";
+  if (kind.size() > kSuffix.size() && kind.ends_with(kSuffix)) kind.resize(kind.size() - kSuffix.size());
+  return kind;
+}
+
+}  // namespace
+
+Informer::Informer(Client& client, Clock& clock, InformerOptions options)
+    : client_(client), clock_(clock), options_(std::move(options)) {}
+
+void Informer::addHandler(EventHandler handler) { handlers_.push_back(std::move(handler)); }
+
+void Informer::run(std::stop_token stop) {
+  Backoff backoff(clock_, options_.backoff);
+  bool need_list = true;
+  bool after_expiry = false;
+  while (!stop.stop_requested()) {
+    if (need_list) {
+      if (auto listed = listAndReplace(stop, after_expiry); !listed) {
+        sleepFor(backoff.next(), stop);
+        continue;
+      }
+      need_list = false;
+      after_expiry = false;
+    }
+    const MonoTime started = clock_.now();
+    const std::uint64_t events_before = stats().events;
+    switch (watchOnce(stop)) {
+      case WatchEnd::kStopped:
+        return;
+      case WatchEnd::kExpired:
+        need_list = true;
+        after_expiry = true;
+        break;
+      case WatchEnd::kClean:
+        if (clock_.now() - started >= kVeryShortWatch || stats().events > events_before) {
+          backoff.reset();
+          break;
+        }
+        [[fallthrough]];
+      case WatchEnd::kFailed:
+        sleepFor(backoff.next(), stop);
+        break;
+    }
+  }
+}
+
+Result<Json> Informer::listAll(const std::string& resource_version) {
+  ListOptions page{.label_selector = options_.label_selector,
+                   .field_selector = options_.field_selector,
+                   .limit = options_.page_size,
+                   .resource_version = resource_version,
+                   .resource_version_match = resource_version.empty() ? "" : "NotOlderThan"};
+  Json all;
+  while (true) {
+    auto listed = client_.list(options_.type, options_.ns, page);
+    if (!listed) return std::move(listed).error();
+    if (all.is_null()) {
+      all = std::move(*listed);
+    } else {
+      for (auto& item : (*listed)["items"]) all["items"].push_back(std::move(item));
+      all["metadata"]["continue"] = (*listed)["metadata"].value("continue", "");
+    }
+    const std::string next = all["metadata"].value("continue", "");
+    if (next.empty()) return all;
+    // Later pages come from the snapshot the token names; a version would conflict with it.
+    page.continue_token = next;
+    page.resource_version.clear();
+    page.resource_version_match.clear();
+  }
+}
+
+Result<void> Informer::listAndReplace(std::stop_token stop, bool after_expiry) {
+  const std::string from = after_expiry ? lastSyncResourceVersion() : std::string{};
+  auto listed = listAll(from);
+  if (!listed && !from.empty() && resourceVersionUnavailable(listed.error())) listed = listAll("");
+  // An expired continue token mid-way also means: start over with a fresh list.
+  if (!listed && listed.error().isGone()) listed = listAll("");
+  {
+    std::lock_guard lock(mutex_);
+    ++stats_.lists;
+    if (after_expiry) ++stats_.relists_after_expiry;
+    if (!listed) ++stats_.failures;
+  }
+  if (!listed) return std::move(listed).error();
+  if (stop.stop_requested()) return {};
+
+  const std::string api_version = listed->value("apiVersion", options_.type.apiVersion());
+  const std::string kind = itemKind(*listed);
+  std::vector<ObjectPtr> objects;
+  objects.reserve((*listed)["items"].size());
+  for (auto& item : (*listed)["items"]) {
+    stampKind(item, api_version, kind);
+    objects.push_back(transformed(std::move(item)));
+  }
+  const StoreDiff diff = store_.replace(std::move(objects));
+  setLastResourceVersion((*listed)["metadata"].value("resourceVersion", ""));
+  {
+    std::lock_guard lock(mutex_);  // a waiter checks synced_ under this lock: no lost wakeup
+    synced_ = true;
+  }
+  cv_.notify_all();
+  notifyDiff(diff);
+  return {};
+}
+
+Informer::WatchEnd Informer::watchOnce(std::stop_token stop) {
+  {
+    std::lock_guard lock(mutex_);
+    ++stats_.watches;
+  }
+  WatchEnd end = WatchEnd::kClean;
+  const WatchOptions options{
+      .resource_version = lastSyncResourceVersion(),
+      .label_selector = options_.label_selector,
+      .field_selector = options_.field_selector,
+      .timeout = std::chrono::duration_cast<std::chrono::seconds>(watchTimeout()),
+      .allow_bookmarks = true,
+      .idle_timeout = std::chrono::duration_cast<std::chrono::seconds>(options_.idle_timeout)};
+  auto watched = client_.watch(
+      options_.type, options_.ns, options, [&](WatchEvent&& event) { return handleEvent(std::move(event), end); },
+      stop);
+  if (stop.stop_requested()) return WatchEnd::kStopped;
+  if (end != WatchEnd::kClean) return end;
+  if (!watched) {
+    if (watched.error().isGone()) return WatchEnd::kExpired;
+    std::lock_guard lock(mutex_);
+    ++stats_.failures;
+    return WatchEnd::kFailed;
+  }
+  return WatchEnd::kClean;
+}
+
+bool Informer::handleEvent(WatchEvent&& event, WatchEnd& end) {
+  {
+    std::lock_guard lock(mutex_);
+    ++stats_.events;
+  }
+  switch (event.type) {
+    case WatchEventType::kAdded:
+    case WatchEventType::kModified: {
+      std::string version = resourceVersionOf(event.object);
+      ObjectPtr object = transformed(std::move(event.object));
+      ObjectPtr previous = store_.upsert(object);
+      setLastResourceVersion(std::move(version));
+      for (const auto& handler : handlers_) {
+        if (previous && handler.on_update) handler.on_update(previous, object);
+        if (!previous && handler.on_add) handler.on_add(object);
+      }
+      return true;
+    }
+    case WatchEventType::kDeleted: {
+      std::string version = resourceVersionOf(event.object);
+      ObjectPtr previous = store_.erase(objectKey(event.object));
+      ObjectPtr last = previous ? previous : transformed(std::move(event.object));
+      setLastResourceVersion(std::move(version));
+      for (const auto& handler : handlers_) {
+        if (handler.on_delete) handler.on_delete(last);
+      }
+      return true;
+    }
+    case WatchEventType::kBookmark:
+      setLastResourceVersion(resourceVersionOf(event.object));
+      return true;
+    case WatchEventType::kError: {
+      const ApiStatus status = event.errorStatus();
+      const bool expired = status.code == 410 || status.reason == "Expired" || status.reason == "Gone";
+      end = expired ? WatchEnd::kExpired : WatchEnd::kFailed;
+      if (!expired) {
+        std::lock_guard lock(mutex_);
+        ++stats_.failures;
+      }
+      return false;
+    }
+  }
+  return true;
+}
+
+void Informer::notifyDiff(const StoreDiff& diff) {
+  for (const auto& handler : handlers_) {
+    if (handler.on_delete) {
+      for (const auto& object : diff.deleted) handler.on_delete(object);
+    }
+    if (handler.on_add) {
+      for (const auto& object : diff.added) handler.on_add(object);
+    }
+    if (handler.on_update) {
+      for (const auto& [old_object, new_object] : diff.updated) handler.on_update(old_object, new_object);
+    }
+  }
+}
+
+ObjectPtr Informer::transformed(Json object) const {
+  if (options_.transform) options_.transform(object);
+  return std::make_shared<const Json>(std::move(object));
+}
+
+void Informer::setLastResourceVersion(std::string version) {
+  if (version.empty()) return;
+  std::lock_guard lock(mutex_);
+  last_resource_version_ = std::move(version);
+}
+
+std::string Informer::lastSyncResourceVersion() const {
+  std::lock_guard lock(mutex_);
+  return last_resource_version_;
+}
+
+InformerStats Informer::stats() const {
+  std::lock_guard lock(mutex_);
+  return stats_;
+}
+
+Duration Informer::watchTimeout() {
+  const auto min = static_cast<double>(options_.min_watch_timeout.count());
+  return Duration(static_cast<Duration::rep>(min * (1.0 + clock_.random())));
+}
+
+void Informer::sleepFor(Duration delay, std::stop_token stop) {
+  const MonoTime deadline = clock_.now() + delay;
+  std::unique_lock lock(mutex_);
+  while (!stop.stop_requested() && clock_.now() < deadline) {
+    if (!clock_.waitUntil(lock, cv_, deadline, stop)) return;
+  }
+}
+
+bool Informer::waitForSync(std::stop_token stop, Duration timeout) {
+  const MonoTime deadline = clock_.now() + timeout;
+  std::unique_lock lock(mutex_);
+  while (!synced_.load()) {
+    if (stop.stop_requested() || clock_.now() >= deadline) return false;
+    clock_.waitUntil(lock, cv_, deadline, stop);
+  }
+  return true;
+}
+
+}  // namespace kube::runtime
