@@ -28,8 +28,9 @@ class Clock {
   virtual ~Clock() = default;
   virtual MonoTime now() const = 0;
   virtual WallTime wallNow() const = 0;
-  // Blocks until `deadline` (on this clock), `stop` is requested, or notify() is called. Returns
-  // false when stopped. Spurious early returns are allowed: callers re-check their condition.
+  // Blocks until `deadline` (on this clock) or `stop` is requested, or possibly earlier (a notify
+  // of `cv`, or a bounded slice of real time). Returns false when stopped. Callers loop and
+  // re-check their condition.
   virtual bool waitUntil(std::unique_lock<std::mutex>& lock, std::condition_variable_any& cv,
                          MonoTime deadline, std::stop_token stop) = 0;
   // A uniformly distributed number in [0, 1), for jitter.
@@ -66,8 +67,8 @@ inline Clock& realClock() {
   return clock;
 }
 
-// A clock that moves only when a test calls advance(). Waiters registered through waitUntil are
-// woken on every advance, so code blocked on a deadline proceeds once the test passes it.
+// A clock that moves only when a test calls advance(). waitUntil returns after at most 5 ms of
+// real time, so code blocked on a deadline re-checks it and proceeds soon after a test passes it.
 class FakeClock final : public Clock {
  public:
   explicit FakeClock(MonoTime start = MonoTime{} + std::chrono::hours(1),

@@ -1,0 +1,137 @@
+#include "runtime/controller.h"
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+namespace kube::runtime {
+
+namespace {
+
+template <class... Ts>
+struct Overloaded : Ts... {
+  using Ts::operator()...;
+};
+
+WorkqueueOptions queueOptions(Clock& clock, const ControllerOptions& options) {
+  WorkqueueOptions queue_options{.rate_limiter = defaultControllerRateLimiter(clock), .metrics = {}};
+  if (options.metrics == nullptr) return queue_options;
+  ControllerMetrics& metrics = *options.metrics;
+  const std::string name = options.name;
+  queue_options.metrics = {
+      .depth = [&metrics, name](std::size_t depth) { metrics.workqueue_depth.with({name}).set(static_cast<double>(depth)); },
+      .added = [&metrics, name] { metrics.workqueue_adds_total.with({name}).inc(); },
+      .retried = [&metrics, name] { metrics.workqueue_retries_total.with({name}).inc(); },
+      .queue_latency = [&metrics, name](Duration d) {
+        metrics.workqueue_queue_duration_seconds.with({name}).observe(std::chrono::duration<double>(d).count());
+      },
+      .work_duration = [&metrics, name](Duration d) {
+        metrics.workqueue_work_duration_seconds.with({name}).observe(std::chrono::duration<double>(d).count());
+      }};
+  return queue_options;
+}
+
+}  // namespace
+
+Request Request::fromKey(const std::string& key) {
+  const auto slash = key.find('/');
+  if (slash == std::string::npos) return {.ns = {}, .name = key};
+  return {.ns = key.substr(0, slash), .name = key.substr(slash + 1)};
+}
+
+std::string_view applyOutcome(Workqueue& queue, const std::string& key, const Outcome& outcome) {
+  return std::visit(Overloaded{
+                        [&](const Done&) -> std::string_view {
+                          queue.forget(key);
+                          return "success";
+                        },
+                        [&](const RequeueAfter& requeue) -> std::string_view {
+                          queue.forget(key);
+                          queue.addAfter(key, requeue.delay);
+                          return "requeue_after";
+                        },
+                        [&](const Retry&) -> std::string_view {
+                          queue.addRateLimited(key);
+                          return "error";
+                        },
+                        [&](const Terminal&) -> std::string_view {
+                          // Retrying cannot help; the next change to the object enqueues it again.
+                          queue.forget(key);
+                          return "error";
+                        },
+                    },
+                    outcome);
+}
+
+std::vector<Request> ownersOfKind(const Json& object, std::string_view owner_kind) {
+  std::vector<Request> owners;
+  const auto& metadata = object.contains("metadata") ? object["metadata"] : object;
+  const auto references = metadata.find("ownerReferences");
+  if (references == metadata.end() || !references->is_array()) return owners;
+  for (const auto& reference : *references) {
+    if (reference.value("controller", false) && reference.value("kind", "") == owner_kind) {
+      owners.push_back({.ns = metadata.value("namespace", ""), .name = reference.value("name", "")});
+    }
+  }
+  return owners;
+}
+
+Controller::Controller(Clock& clock, ControllerOptions options, Reconciler reconciler)
+    : clock_(clock),
+      options_(std::move(options)),
+      reconciler_(std::move(reconciler)),
+      queue_(clock, queueOptions(clock, options_)) {
+  if (options_.metrics != nullptr) options_.metrics->initController(options_.name, options_.concurrency);
+}
+
+void Controller::watchPrimary(Informer& informer) {
+  watchMapped(informer, [](const Json& object) { return std::vector<Request>{Request::fromKey(objectKey(object))}; });
+}
+
+void Controller::watchOwned(Informer& informer, std::string owner_kind) {
+  watchMapped(informer, [kind = std::move(owner_kind)](const Json& object) { return ownersOfKind(object, kind); });
+}
+
+void Controller::watchMapped(Informer& informer, MapFunction map) {
+  auto enqueue_all = [this, map = std::move(map)](const ObjectPtr& object) {
+    for (const auto& request : map(*object)) queue_.add(request.key());
+  };
+  informer.addHandler({.on_add = enqueue_all,
+                       .on_update = [enqueue_all](const ObjectPtr&, const ObjectPtr& now) { enqueue_all(now); },
+                       .on_delete = enqueue_all});
+}
+
+void Controller::run(std::stop_token stop) {
+  std::vector<std::jthread> workers;
+  for (int i = 0; i < options_.concurrency; ++i) {
+    workers.emplace_back([this, stop] { work(stop); });
+  }
+  std::mutex mutex;
+  std::condition_variable_any stopped;
+  std::unique_lock lock(mutex);
+  stopped.wait(lock, stop, [] { return false; });  // returns when stop is requested
+  lock.unlock();
+  // In-flight reconciles finish; nothing new starts.
+  queue_.shutDown();
+  workers.clear();
+}
+
+void Controller::work(std::stop_token stop) {
+  while (auto item = queue_.get(stop)) reconcileOne(item->key(), stop);
+}
+
+void Controller::reconcileOne(const std::string& key, std::stop_token stop) {
+  ControllerMetrics* metrics = options_.metrics;
+  if (metrics != nullptr) metrics->active_workers.with({options_.name}).add(1);
+  const MonoTime started = clock_.now();
+  const Outcome outcome = reconciler_(Request::fromKey(key), stop);
+  const std::string_view result = applyOutcome(queue_, key, outcome);
+  if (metrics == nullptr) return;
+  metrics->active_workers.with({options_.name}).add(-1);
+  metrics->reconcile_total.with({options_.name, result}).inc();
+  if (result == "error") metrics->reconcile_errors_total.with({options_.name}).inc();
+  metrics->reconcile_time_seconds.with({options_.name}).observe(
+      std::chrono::duration<double>(clock_.now() - started).count());
+}
+
+}  // namespace kube::runtime

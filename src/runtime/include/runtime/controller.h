@@ -1,0 +1,99 @@
+// A controller: informers feed keys into a workqueue, workers hand each key to a reconciler,
+// and the reconciler's outcome decides what happens to the key next.
+//
+// The reconciler reads the world (from informers' stores), compares it with what should be,
+// writes the difference and reports one of four outcomes — never a bool plus a duration plus an
+// error, which could contradict each other:
+//   Done          the object is as it should be; forget its failure history
+//   RequeueAfter  look again after a delay (periodic revalidation, waiting on something)
+//   Retry         a transient failure; try again with per-key exponential backoff
+//   Terminal      a failure retrying cannot fix (bad input); counted and logged, not requeued
+//                 until the object changes
+// Only applyOutcome() touches the queue on a reconciler's behalf.
+//
+// Thread safety: watch*() before run(); enqueue() from any thread. The workqueue guarantees that
+// one key is never reconciled by two workers at once, so a reconciler needs no per-object lock.
+#pragma once
+
+#include <functional>
+#include <stop_token>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "runtime/clock.h"
+#include "runtime/informer.h"
+#include "runtime/metrics.h"
+#include "runtime/workqueue.h"
+
+namespace kube::runtime {
+
+struct Request {
+  std::string ns;  // empty for cluster-scoped objects
+  std::string name;
+
+  std::string key() const { return objectKey(ns, name); }
+  static Request fromKey(const std::string& key);
+  bool operator==(const Request&) const = default;
+};
+
+struct Done {};
+struct RequeueAfter {
+  Duration delay;
+};
+struct Retry {
+  std::string reason;
+};
+struct Terminal {
+  std::string reason;
+};
+using Outcome = std::variant<Done, RequeueAfter, Retry, Terminal>;
+
+using Reconciler = std::function<Outcome(const Request&, std::stop_token)>;
+
+// Maps a secondary object to the primary objects it concerns.
+using MapFunction = std::function<std::vector<Request>(const Json& object)>;
+
+// Applies a reconcile outcome to the key's place in the queue; returns the result label
+// controller-runtime's reconcile_total uses (success, requeue_after, error).
+std::string_view applyOutcome(Workqueue& queue, const std::string& key, const Outcome& outcome);
+
+// The owners of `object` named by a controller ownerReference of `owner_kind` (same namespace).
+std::vector<Request> ownersOfKind(const Json& object, std::string_view owner_kind);
+
+struct ControllerOptions {
+  std::string name;  // the `controller` label of every metric and log line
+  int concurrency = 1;
+  ControllerMetrics* metrics = nullptr;  // optional
+};
+
+class Controller {
+ public:
+  Controller(Clock& clock, ControllerOptions options, Reconciler reconciler);
+
+  // Every change to an object of the primary kind enqueues that object.
+  void watchPrimary(Informer& informer);
+  // Changes to objects controlled by an owner of `owner_kind` enqueue the owner.
+  void watchOwned(Informer& informer, std::string owner_kind);
+  // Changes to any object enqueue whatever `map` returns (by label, by name, ...).
+  void watchMapped(Informer& informer, MapFunction map);
+
+  void enqueue(const Request& request) { queue_.add(request.key()); }
+  // Runs `concurrency` workers until `stop`; then stops handing out keys and waits for the
+  // reconciles in flight to finish.
+  void run(std::stop_token stop);
+
+  const std::string& name() const { return options_.name; }
+  Workqueue& queue() { return queue_; }
+
+ private:
+  void work(std::stop_token stop);
+  void reconcileOne(const std::string& key, std::stop_token stop);
+
+  Clock& clock_;
+  ControllerOptions options_;
+  Reconciler reconciler_;
+  Workqueue queue_;
+};
+
+}  // namespace kube::runtime
