@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds everything, starts the local control plane the integration tests need, and runs every
-# test through CTest: unit tests under AddressSanitizer+UBSan first, then all labels (unit,
-# integration, lint) in the default build. The control plane is stopped at the end, pass or fail.
+# test through CTest: unit tests under AddressSanitizer+UBSan and the fuzz targets first, then all
+# labels (unit, integration, lint) in the default build. The control plane is stopped at the end, pass or fail.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -16,7 +16,7 @@ and builds the local Kubernetes control plane once (cached under ~/.cache/aphex)
 
 Options:
   --unit-only      run only the unit tests (no control plane needed)
-  --no-sanitizers  skip the AddressSanitizer/UBSan build of the unit tests
+  --no-sanitizers  skip the AddressSanitizer/UBSan build of the unit tests and the fuzz targets
   -- ARGS          extra arguments for the final ctest run, e.g. -- -R Client
   -h, --help       this text
 EOF_USAGE
@@ -49,7 +49,7 @@ cleanup() {
 trap cleanup EXIT
 
 step "dependencies"
-scripts/install-deps
+scripts/install-deps --with-fuzz
 if ! $unit_only; then
   step "local control plane binaries"
   scripts/local-cluster build
@@ -60,6 +60,13 @@ if $sanitizers; then
   cmake --preset asan >/dev/null
   cmake --build --preset asan -j "$jobs"
   ctest --preset asan-unit -j "$jobs"
+fi
+
+if $sanitizers; then
+  step "fuzz targets (libFuzzer with clang, 20 s each)"
+  cmake --preset fuzz >/dev/null
+  cmake --build --preset fuzz -j "$jobs"
+  ctest --preset fuzz -j "$jobs"
 fi
 
 step "build (warnings are errors)"
