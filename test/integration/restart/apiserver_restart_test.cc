@@ -61,10 +61,7 @@ TEST(ApiServerRestart, TheInformerRecoversAndMissesNothing) {
   ASSERT_EQ(restartApiServer(5), 0);
   writer.join();
 
-  const auto deadline = std::chrono::steady_clock::now() + 60s;
-  while (informer.store().size() < kObjects && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(100ms);
-  }
+  ::aphex::testing::eventually([&] { return informer.store().size() >= kObjects; }, 60s);
   EXPECT_EQ(informer.store().size(), static_cast<size_t>(kObjects));
   EXPECT_EQ(adds.load(), kObjects) << "every object reported exactly once";
   EXPECT_GE(informer.stats().failures, 1U) << "the outage should have broken the watch";

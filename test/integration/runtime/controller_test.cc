@@ -14,22 +14,13 @@ namespace {
 using namespace std::chrono_literals;
 using ::aphex::testing::adminConfig;
 using ::aphex::testing::clientFor;
+using ::aphex::testing::eventually;
 using ::aphex::testing::ScopedNamespace;
 using kube::Json;
 using namespace kube::runtime;
 
 const Json kPrimaryLabels = {{"aphex.io/test", "controller-primary"}};
 const Json kChildLabels = {{"aphex.io/test", "controller-child"}};
-
-template <typename Predicate>
-bool eventually(Predicate condition, std::chrono::seconds timeout = 30s) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return condition();
-}
 
 TEST(ControllerIntegration, CreatesChildrenAndRepairsThemWhenDeleted) {
   auto client = clientFor(adminConfig());
@@ -67,13 +58,13 @@ TEST(ControllerIntegration, CreatesChildrenAndRepairsThemWhenDeleted) {
     ASSERT_TRUE(client->create(kube::resources::kConfigMaps, ns.name(),
                                {{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", {{"name", name}, {"labels", kPrimaryLabels}}}}));
   }
-  ASSERT_TRUE(eventually([&] { return children.store().size() == 3; })) << "children were not created";
+  ASSERT_TRUE(eventually([&] { return children.store().size() == 3; }, 30s)) << "children were not created";
 
   ASSERT_TRUE(client->remove(kube::resources::kConfigMaps, ns.name(), "beta-child"));
   ASSERT_TRUE(eventually([&] {
     auto child = client->get(kube::resources::kConfigMaps, ns.name(), "beta-child");
     return child && (*child)["data"]["source"] == "beta";
-  })) << "the deleted child was not restored";
+  }, 30s)) << "the deleted child was not restored";
   EXPECT_GE(reconciles.load(), 4);
 }
 

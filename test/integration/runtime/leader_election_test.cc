@@ -19,6 +19,7 @@ namespace {
 
 using ::aphex::testing::adminConfig;
 using ::aphex::testing::clientFor;
+using ::aphex::testing::eventually;
 using ::aphex::testing::ScopedNamespace;
 using namespace std::chrono_literals;
 namespace rt = kube::runtime;
@@ -35,16 +36,6 @@ const std::string kLeaseName = "aphex-leader";
 rt::Duration elapsedSince(rt::MonoTime start) { return rt::realClock().now() - start; }
 
 double seconds(rt::Duration duration) { return std::chrono::duration<double>(duration).count(); }
-
-// Polls `condition` until it holds or `limit` passes; true if it held.
-bool eventually(const std::function<bool()>& condition, rt::Duration limit) {
-  const rt::MonoTime deadline = rt::realClock().now() + limit;
-  while (!condition()) {
-    if (rt::realClock().now() > deadline) return false;
-    std::this_thread::sleep_for(20ms);
-  }
-  return true;
-}
 
 // One candidate running its election on a thread of its own.
 class Candidate {

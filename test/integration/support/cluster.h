@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <fstream>
@@ -11,6 +12,8 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <functional>
+#include <thread>
 
 #include "kube/client.h"
 #include "kube/config.h"
@@ -54,6 +57,16 @@ inline std::uint16_t clusterPort(const std::string& variable) {
     if (line.rfind(variable + "=", 0) == 0) return static_cast<std::uint16_t>(std::stoi(line.substr(variable.size() + 1)));
   }
   throw std::runtime_error(variable + " is not in " + clusterDir() + "/cluster.env");
+}
+
+// Polls `condition` every 20 ms until it holds or `limit` passes; true if it held.
+inline bool eventually(const std::function<bool()>& condition, std::chrono::nanoseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return true;
 }
 
 // A DNS label unique to this run, so tests can share one cluster and run in parallel.
