@@ -5,70 +5,426 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 LOCAL_CLUSTER_NAME="aphex"
+PLATFORM_NAMESPACE="platform-system"
+CONTROLLER="aphex-controller"            # the binary, its ServiceAccount and its RBAC objects
+EXAMPLE_ORG="acme"
+FIELD_MANAGER="aphex-bootstrap"
+BUILD_DIR="build/default"                # of the CMake preset 'default', relative to ROOT
+CONTROLLER_BIN="$BUILD_DIR/src/cmd/aphex-controller"
+# The same state folder as scripts/local-cluster; the controller's files go into the cluster's.
+STATE_DIR="${APHEX_STATE_DIR:-${XDG_STATE_HOME:-$HOME/.local/state}/aphex}"
+CLUSTER_DIR="$STATE_DIR/clusters/$LOCAL_CLUSTER_NAME"
+CONTROLLER_READY_TIMEOUT="${APHEX_CONTROLLER_READY_TIMEOUT:-90}"
+TOKEN_DURATION_HOURS=24
 
 usage() {
   cat <<'EOF'
-Usage: ./bootstrap.sh --deployment local|kind|k3s [--down] [--dry-run]
+Usage: ./bootstrap.sh --deployment local|kind|k3s [--down] [--dry-run] [--show-secrets]
 
-  --deployment local  start a local Kubernetes control plane (etcd, kube-apiserver,
-                      kube-controller-manager as processes), install the CRDs Aphex works with
+  --deployment local  build aphex-controller, start a local Kubernetes control plane (etcd,
+                      kube-apiserver, kube-controller-manager as processes), install the CRDs,
+                      run the controller under its ServiceAccount with the shipped RBAC, and
+                      create the example Organization, RepoBinding and KnowledgeBase
+                      (platform/examples). Running it again starts only what is not running.
   --deployment kind   install the platform into a kind cluster (Argo CD, then GitOps)
   --deployment k3s    install the platform into a k3s cluster (Argo CD, then GitOps)
-  --down              stop and remove what --deployment local started
+  --down              stop the controller and the control plane that --deployment local
+                      started, and remove their data
   --dry-run           print every step and command without running any
+  --show-secrets      also print the example Organization's webhook secret (by default only
+                      the command that reads it)
   -h, --help          this text
+
+Environment:
+  APHEX_STATE_DIR                 where the cluster and the controller keep their state
+                                  (default: ~/.local/state/aphex, as scripts/local-cluster)
+  APHEX_CONTROLLER_READY_TIMEOUT  seconds to wait for the controller's /readyz (default: 90)
+  CMAKE_BUILD_PARALLEL_LEVEL      parallel jobs for building the controller
 EOF
 }
 
 deployment=""
 down=false
 dry_run=false
+show_secrets=false
 while (($#)); do
   case "$1" in
     --deployment) deployment="${2:-}"; shift ;;
     --deployment=*) deployment="${1#*=}" ;;
     --down) down=true ;;
     --dry-run) dry_run=true ;;
+    --show-secrets) show_secrets=true ;;
     -h|--help) usage; exit 0 ;;
     *) echo "bootstrap.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift
 done
 
+START_SECONDS=$SECONDS
+
+# quote ARG...: the arguments as a shell would need them typed, for printing.
+quote() {
+  local arg out=() q="'"
+  for arg in "$@"; do
+    if [[ "$arg" =~ ^[A-Za-z0-9_./:=@%+,-]+$ ]]; then
+      out+=("$arg")
+    else
+      out+=("$q${arg//$q/$q\\$q$q}$q")
+    fi
+  done
+  printf '%s' "${out[*]}"
+}
+
 # run CMD...: runs a command, or with --dry-run prints it.
 run() {
   if $dry_run; then
-    printf '  $ %s\n' "$*"
+    printf '    $ %s\n' "$(quote "$@")"
   else
     "$@"
   fi
 }
-step() { printf '==> %s\n' "$*"; }
+step() { printf '==> [%3ds] %s\n' "$((SECONDS - START_SECONDS))" "$*"; }
+info() { printf '    %s\n' "$*"; }
+die() { printf 'bootstrap.sh: error: %s\n' "$*" >&2; exit 1; }
 
-deploy_local() {
-  local cluster=("$ROOT/scripts/local-cluster" --name "$LOCAL_CLUSTER_NAME")
-  if $down; then
-    step "stopping the local control plane"
-    run "${cluster[@]}" down
+# --- the controller process -------------------------------------------------------------------
+
+CONTROLLER_PID_FILE="$CLUSTER_DIR/$CONTROLLER.pid"
+CONTROLLER_LOG="$CLUSTER_DIR/$CONTROLLER.log"
+CONTROLLER_ENV="$CLUSTER_DIR/$CONTROLLER.env"
+CONTROLLER_KUBECONFIG="$CLUSTER_DIR/$CONTROLLER.kubeconfig"
+CONTROLLER_TOKEN="$CLUSTER_DIR/$CONTROLLER.token"
+
+# The pid of the controller this script started, if it still runs (and is still that program).
+controller_pid() {
+  local pid
+  pid="$(cat "$CONTROLLER_PID_FILE" 2>/dev/null || true)"
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+  kill -0 "$pid" 2>/dev/null || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "--kubeconfig $CONTROLLER_KUBECONFIG " || return 1
+  echo "$pid"
+}
+
+# Stops the controller: SIGTERM to its session, SIGKILL after 15 s. Safe when none runs.
+stop_controller() {
+  local pid i
+  if ! pid="$(controller_pid)"; then
+    info "$CONTROLLER is not running"
+    rm -f "$CONTROLLER_PID_FILE"
+    return 0
+  fi
+  info "stopping $CONTROLLER (pid $pid)"
+  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < 150; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$pid" 2>/dev/null; then
+    info "$CONTROLLER did not stop within 15 s; killing it"
+    kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$CONTROLLER_PID_FILE"
+}
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# pick_port PREFERRED [TAKEN]: PREFERRED if it is free, else a free one from a random start.
+pick_port() {
+  local port="$1" taken="${2:-}" tries=0
+  if ! port_in_use "$port" && [[ "$port" != "$taken" ]]; then echo "$port"; return; fi
+  port=$((20000 + RANDOM % 30000))
+  while port_in_use "$port" || [[ "$port" == "$taken" ]]; do
+    port=$((port + 1)); tries=$((tries + 1))
+    ((tries < 500)) || die "no free loopback port found"
+  done
+  echo "$port"
+}
+
+controller_ready() {
+  [[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 "http://127.0.0.1:$PROBE_PORT/readyz" 2>/dev/null)" == 200 ]]
+}
+
+wait_for_controller() {
+  local start=$SECONDS last=$SECONDS
+  while ! controller_ready; do
+    if ! controller_pid >/dev/null; then
+      printf 'bootstrap.sh: %s exited; the end of its log (%s):\n' "$CONTROLLER" "$CONTROLLER_LOG" >&2
+      tail -n 30 "$CONTROLLER_LOG" >&2 || true
+      die "$CONTROLLER did not start; its full log is $CONTROLLER_LOG"
+    fi
+    if ((SECONDS - start > CONTROLLER_READY_TIMEOUT)); then
+      tail -n 30 "$CONTROLLER_LOG" >&2 || true
+      die "$CONTROLLER is not ready after ${CONTROLLER_READY_TIMEOUT}s (http://127.0.0.1:$PROBE_PORT/readyz); it is still running (pid $(cat "$CONTROLLER_PID_FILE")); read its log: $CONTROLLER_LOG"
+    fi
+    if ((SECONDS - last >= 5)); then
+      last=$SECONDS
+      info "waiting for $CONTROLLER's /readyz ($((SECONDS - start))s)"
+    fi
+    sleep 0.5
+  done
+}
+
+# Mints a token for the ServiceAccount into the token file (mode 0600, replaced atomically: the
+# controller re-reads the file, so a running controller picks up a new one).
+mint_token() {
+  local tmp="$CONTROLLER_TOKEN.tmp"
+  (umask 077 && "$KUBECTL" --kubeconfig "$ADMIN_KUBECONFIG" create token "$CONTROLLER" \
+    -n "$PLATFORM_NAMESPACE" --duration="${TOKEN_DURATION_HOURS}h" >"$tmp")
+  mv -f "$tmp" "$CONTROLLER_TOKEN"
+}
+
+# A kubeconfig with the cluster of the admin kubeconfig and the ServiceAccount's token file, so
+# that the controller has exactly the shipped RBAC and nothing of the admin's.
+write_controller_kubeconfig() {
+  local server ca tmp="$CONTROLLER_KUBECONFIG.tmp"
+  server="$("$KUBECTL" --kubeconfig "$ADMIN_KUBECONFIG" config view --raw --minify -o 'jsonpath={.clusters[0].cluster.server}')"
+  ca="$("$KUBECTL" --kubeconfig "$ADMIN_KUBECONFIG" config view --raw --minify -o 'jsonpath={.clusters[0].cluster.certificate-authority-data}')"
+  [[ -n "$server" && -n "$ca" ]] || die "cannot read the API server's address and CA from $ADMIN_KUBECONFIG"
+  (umask 077 && cat >"$tmp" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: aphex-local-$LOCAL_CLUSTER_NAME
+  cluster:
+    server: $server
+    certificate-authority-data: $ca
+users:
+- name: system:serviceaccount:$PLATFORM_NAMESPACE:$CONTROLLER
+  user:
+    tokenFile: $CONTROLLER_TOKEN
+contexts:
+- name: $CONTROLLER@aphex-local-$LOCAL_CLUSTER_NAME
+  context:
+    cluster: aphex-local-$LOCAL_CLUSTER_NAME
+    user: system:serviceaccount:$PLATFORM_NAMESPACE:$CONTROLLER
+    namespace: $PLATFORM_NAMESPACE
+current-context: $CONTROLLER@aphex-local-$LOCAL_CLUSTER_NAME
+EOF
+  )
+  mv -f "$tmp" "$CONTROLLER_KUBECONFIG"
+}
+
+start_controller() {
+  METRICS_PORT="$(pick_port 18080)"
+  PROBE_PORT="$(pick_port 18081 "$METRICS_PORT")"
+  printf 'METRICS_PORT=%s\nPROBE_PORT=%s\n' "$METRICS_PORT" "$PROBE_PORT" >"$CONTROLLER_ENV"
+  [[ -f "$CONTROLLER_LOG" ]] && mv -f "$CONTROLLER_LOG" "$CONTROLLER_LOG.previous"
+  # Its own session, so that --down can stop it (and anything it starts) by the recorded pid.
+  setsid "$ROOT/$CONTROLLER_BIN" --kubeconfig "$CONTROLLER_KUBECONFIG" --no-leader-elect \
+    --platform-namespace "$PLATFORM_NAMESPACE" \
+    --metrics-bind-address "127.0.0.1:$METRICS_PORT" --health-probe-bind-address "127.0.0.1:$PROBE_PORT" \
+    --log-format text >"$CONTROLLER_LOG" 2>&1 </dev/null &
+  echo $! >"$CONTROLLER_PID_FILE"
+  info "started $CONTROLLER (pid $!), logging to $CONTROLLER_LOG"
+}
+
+# --- building ---------------------------------------------------------------------------------
+
+# Waits while another ninja builds in our build folder (two builds in one folder corrupt it).
+wait_for_other_builds() {
+  local pid cwd waited=0 busy
+  [[ -d "$BUILD_DIR" ]] || return 0
+  while :; do
+    busy=""
+    for pid in $(pgrep -x ninja 2>/dev/null || true); do
+      cwd="$(readlink "/proc/$pid/cwd" 2>/dev/null || true)"
+      [[ "$cwd" == "$ROOT/$BUILD_DIR" ]] && busy="$pid"
+    done
+    [[ -n "$busy" ]] || return 0
+    ((waited % 30 == 0)) && info "another build runs in $BUILD_DIR (ninja pid $busy); waiting for it (${waited}s)"
+    sleep 5; waited=$((waited + 5))
+  done
+}
+
+build_controller() {
+  if $dry_run; then
+    info "(configure only when $BUILD_DIR is not configured yet)"
+    run cmake --preset default
+    run cmake --build --preset default --target "$CONTROLLER"
     return
   fi
-  step "installing missing build dependencies"
-  run "$ROOT/scripts/install-deps"
-  step "starting the local control plane (the first run builds it from the Kubernetes Go modules)"
-  run "${cluster[@]}" up >/dev/null
-  step "installing the Tekton, Argo CD, External Secrets and cert-manager CRDs"
+  wait_for_other_builds
+  if [[ ! -f "$BUILD_DIR/CMakeCache.txt" ]]; then
+    run cmake --preset default
+  fi
+  run cmake --build --preset default --target "$CONTROLLER"
+  [[ -x "$CONTROLLER_BIN" ]] || die "the build did not produce $CONTROLLER_BIN"
+}
+
+# --- the steps --------------------------------------------------------------------------------
+
+deploy_local_down() {
+  local cluster=(scripts/local-cluster --name "$LOCAL_CLUSTER_NAME")
+  step "stopping $CONTROLLER"
+  if $dry_run; then
+    info "(SIGTERM to the process group of the pid in $CONTROLLER_PID_FILE, SIGKILL after 15 s)"
+  else
+    stop_controller
+  fi
+  step "stopping the local control plane '$LOCAL_CLUSTER_NAME' and removing its data"
+  run "${cluster[@]}" down
+  step "done in $((SECONDS - START_SECONDS))s"
+}
+
+deploy_local() {
+  cd "$ROOT"
+  local cluster=(scripts/local-cluster --name "$LOCAL_CLUSTER_NAME") file pid
+  if $down; then deploy_local_down; return; fi
+
+  step "checking the Debian packages the build needs (scripts/install-deps installs only missing ones)"
+  run scripts/install-deps
+
+  step "building the local control plane (the first run builds it from the Kubernetes Go modules: 10-20 min)"
+  run "${cluster[@]}" build
+
+  step "building $CONTROLLER (CMake preset 'default')"
+  build_controller
+
+  step "starting the local control plane '$LOCAL_CLUSTER_NAME'"
+  if $dry_run; then
+    ADMIN_KUBECONFIG="$CLUSTER_DIR/admin.kubeconfig"
+    KUBECTL="kubectl"
+    info "(kubectl below is the one in the folder that '${cluster[*]} bin' prints)"
+    info "(first stop $CONTROLLER if it runs while the control plane does not)"
+    run "${cluster[@]}" up
+  else
+    if ! "${cluster[@]}" status >/dev/null 2>&1 && controller_pid >/dev/null; then
+      info "the control plane is down but $CONTROLLER still runs: stopping it first"
+      stop_controller
+    fi
+    ADMIN_KUBECONFIG="$("${cluster[@]}" up)"
+    KUBECTL="$("${cluster[@]}" bin)/kubectl"
+  fi
+  local kubectl=("$KUBECTL" --kubeconfig "$ADMIN_KUBECONFIG")
+
+  step "installing the CRDs: Tekton, Argo CD, External Secrets, cert-manager and Aphex's own (aphex.io)"
   run "${cluster[@]}" crds
-  step "done"
-  if $dry_run; then return; fi
+
+  step "creating namespace $PLATFORM_NAMESPACE, ServiceAccount $CONTROLLER and the controller's RBAC"
+  if $dry_run; then
+    info "(each only when it does not exist yet)"
+    run "${kubectl[@]}" create namespace "$PLATFORM_NAMESPACE"
+    run "${kubectl[@]}" create serviceaccount "$CONTROLLER" -n "$PLATFORM_NAMESPACE"
+  else
+    if "${kubectl[@]}" get namespace "$PLATFORM_NAMESPACE" >/dev/null 2>&1; then
+      info "namespace $PLATFORM_NAMESPACE exists"
+    else
+      "${kubectl[@]}" create namespace "$PLATFORM_NAMESPACE" | sed 's/^/    /'
+    fi
+    if "${kubectl[@]}" get serviceaccount "$CONTROLLER" -n "$PLATFORM_NAMESPACE" >/dev/null 2>&1; then
+      info "serviceaccount $PLATFORM_NAMESPACE/$CONTROLLER exists"
+    else
+      "${kubectl[@]}" create serviceaccount "$CONTROLLER" -n "$PLATFORM_NAMESPACE" | sed 's/^/    /'
+    fi
+  fi
+  # Server-side apply of unchanged objects changes nothing (not even their resourceVersion).
+  info "(server-side apply: objects that already match the file stay unchanged)"
+  if $dry_run; then
+    run "${kubectl[@]}" apply --server-side --field-manager "$FIELD_MANAGER" -f platform/base/controller/rbac.yaml
+  else
+    "${kubectl[@]}" apply --server-side --field-manager "$FIELD_MANAGER" -f platform/base/controller/rbac.yaml \
+      | sed 's/^/    /'
+  fi
+
+  step "running $CONTROLLER as ServiceAccount $PLATFORM_NAMESPACE/$CONTROLLER (exactly the shipped RBAC)"
+  if $dry_run; then
+    info "(only when it does not run yet; a running one keeps running, and gets a fresh token once"
+    info " the current one is older than $((TOKEN_DURATION_HOURS / 2))h)"
+    run "${kubectl[@]}" create token "$CONTROLLER" -n "$PLATFORM_NAMESPACE" --duration="${TOKEN_DURATION_HOURS}h"
+    info "(into $CONTROLLER_TOKEN, mode 0600; never printed)"
+    info "(write $CONTROLLER_KUBECONFIG, mode 0600: the API server and CA of the admin kubeconfig, that token file)"
+    run setsid "$CONTROLLER_BIN" --kubeconfig "$CONTROLLER_KUBECONFIG" --no-leader-elect \
+      --platform-namespace "$PLATFORM_NAMESPACE" \
+      --metrics-bind-address "127.0.0.1:<18080 or a free port>" \
+      --health-probe-bind-address "127.0.0.1:<18081 or a free port>" --log-format text
+    info "(in the background, logging to $CONTROLLER_LOG, pid in $CONTROLLER_PID_FILE)"
+    METRICS_PORT="<metrics port>"; PROBE_PORT="<probe port>"
+  elif pid="$(controller_pid)"; then
+    METRICS_PORT=18080; PROBE_PORT=18081
+    # shellcheck disable=SC1090
+    [[ -f "$CONTROLLER_ENV" ]] && source "$CONTROLLER_ENV"
+    info "$CONTROLLER already runs (pid $pid); leaving it running"
+    if [[ -n "$(find "$CONTROLLER_TOKEN" -mmin +$((TOKEN_DURATION_HOURS * 60 / 2)) 2>/dev/null)" ]]; then
+      mint_token
+      info "its token was older than $((TOKEN_DURATION_HOURS / 2))h: minted a fresh one (it re-reads the file)"
+    fi
+    if (($(stat -c %Y "$CONTROLLER_BIN") > $(date +%s) - $(ps -o etimes= -p "$pid"))); then
+      info "note: $CONTROLLER_BIN is newer than the running process; to run it: kill $pid, then run this again"
+    fi
+  else
+    mint_token
+    write_controller_kubeconfig
+    info "minted a ${TOKEN_DURATION_HOURS}h token into $CONTROLLER_TOKEN and wrote $CONTROLLER_KUBECONFIG (mode 0600)"
+    start_controller
+  fi
+
+  step "waiting for $CONTROLLER to be ready (its /readyz, at most ${CONTROLLER_READY_TIMEOUT}s)"
+  if $dry_run; then
+    run curl -s "http://127.0.0.1:$PROBE_PORT/readyz"
+  else
+    wait_for_controller
+    info "ready: http://127.0.0.1:$PROBE_PORT/readyz"
+  fi
+
+  step "creating the examples from platform/examples (each only when it does not exist yet)"
+  for file in platform/examples/organization.yaml platform/examples/repobinding.yaml platform/examples/knowledgebase.yaml; do
+    if $dry_run; then
+      run "${kubectl[@]}" apply --server-side --field-manager "$FIELD_MANAGER" -f "$file"
+    elif "${kubectl[@]}" get -f "$file" >/dev/null 2>&1; then
+      info "$("${kubectl[@]}" get -f "$file" -o name) exists; left as it is"
+    else
+      "${kubectl[@]}" apply --server-side --field-manager "$FIELD_MANAGER" -f "$file" | sed 's/^/    /'
+    fi
+  done
+
+  step "waiting for Organization $EXAMPLE_ORG to be Ready"
+  if $dry_run; then
+    run "${kubectl[@]}" wait --for=condition=Ready "organization/$EXAMPLE_ORG" -n "$PLATFORM_NAMESPACE" --timeout=120s
+  elif ! "${kubectl[@]}" wait --for=condition=Ready "organization/$EXAMPLE_ORG" -n "$PLATFORM_NAMESPACE" \
+      --timeout=120s >/dev/null; then
+    "${kubectl[@]}" get organization "$EXAMPLE_ORG" -n "$PLATFORM_NAMESPACE" \
+      -o 'jsonpath={range .status.conditions[*]}    {.type}={.status} {.reason}: {.message}{"\n"}{end}' >&2 || true
+    die "Organization $EXAMPLE_ORG is not Ready after 120s; see its conditions above and the controller's log: $CONTROLLER_LOG"
+  fi
+  step "done in $((SECONDS - START_SECONDS))s"
+
+  if $dry_run; then
+    info "(then print the Organization's webhook URL, the command that reads its webhook secret,"
+    info " the admin kubeconfig, the controller's log and metrics URL, and how to stop everything)"
+    return
+  fi
+  print_summary
+}
+
+print_summary() {
+  local org=("$KUBECTL" --kubeconfig "$ADMIN_KUBECONFIG" get organization "$EXAMPLE_ORG" -n "$PLATFORM_NAMESPACE")
+  local url org_ns secret_ns secret_name secret_key read_secret
+  url="$("${org[@]}" -o 'jsonpath={.status.webhookURL}')"
+  org_ns="$("${org[@]}" -o 'jsonpath={.status.namespace}')"
+  secret_ns="$("${org[@]}" -o 'jsonpath={.status.webhookSecretRef.namespace}')"
+  secret_name="$("${org[@]}" -o 'jsonpath={.status.webhookSecretRef.name}')"
+  secret_key="$("${org[@]}" -o 'jsonpath={.status.webhookSecretRef.key}')"
+  read_secret=("$KUBECTL" --kubeconfig "$ADMIN_KUBECONFIG" get secret "$secret_name" -n "$secret_ns"
+               -o "jsonpath={.data.$secret_key}")
   cat <<EOF
 
-The local control plane is running.
-  kubeconfig:  $("${cluster[@]}" kubeconfig)
-  kubectl:     $("${cluster[@]}" bin)/kubectl
-  stop it:     ./bootstrap.sh --deployment local --down
-
-The Aphex controller is not yet available in this version: the Organization and RepoBinding
-examples cannot be reconciled until it is. See docs/roadmap.md.
+Aphex runs locally.
+  Organization:    $PLATFORM_NAMESPACE/$EXAMPLE_ORG is Ready (namespace $org_ns)
+  webhook URL:     $url
+                   (in-cluster: exposure None has no public endpoint)
+  webhook secret:  $(quote "${read_secret[@]}") | base64 -d
+EOF
+  if $show_secrets; then
+    printf '                   = %s\n' "$("${read_secret[@]}" | base64 -d)"
+  else
+    printf '                   (not printed; add --show-secrets to print it)\n'
+  fi
+  cat <<EOF
+  RepoBinding:     $PLATFORM_NAMESPACE/app1 and KnowledgeBase $PLATFORM_NAMESPACE/acme-docs were accepted by
+                   the API server; they stay without status until their controllers exist (docs/roadmap.md)
+  admin:           export KUBECONFIG=$ADMIN_KUBECONFIG
+  kubectl:         $KUBECTL
+  controller:      pid $(cat "$CONTROLLER_PID_FILE"), log $CONTROLLER_LOG
+  metrics:         http://127.0.0.1:$METRICS_PORT/metrics
+  health:          http://127.0.0.1:$PROBE_PORT/healthz  http://127.0.0.1:$PROBE_PORT/readyz
+  stop it all:     ./bootstrap.sh --deployment local --down
 EOF
 }
 

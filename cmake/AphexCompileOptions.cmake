@@ -13,3 +13,9 @@ if(APHEX_SANITIZE)
     -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
   target_link_options(aphex_compile_options INTERFACE -fsanitize=address,undefined)
 endif()
+
+# g++ 12 at -O3 reports a false -Wrestrict inside libstdc++'s std::string (GCC bug 105651, fixed
+# in 13); with -Werror it would break the release build.
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 13)
+  target_compile_options(aphex_compile_options INTERFACE -Wno-restrict)
+endif()

@@ -1,11 +1,11 @@
-#include "base64.h"
+#include "kube/base64.h"
 
 #include <openssl/evp.h>
 
 #include <algorithm>
 #include <cctype>
 
-namespace kube::detail {
+namespace kube {
 
 namespace {
 
@@ -48,4 +48,4 @@ std::string base64Encode(std::string_view bytes) {
   return out;
 }
 
-}  // namespace kube::detail
+}  // namespace kube

@@ -133,20 +133,32 @@ Result<Json> retryOnConflict(const std::function<Result<Json>()>& attempt, int m
   return result;
 }
 
-Result<std::unique_ptr<Client>> Client::create(const ClientConfig& config, RetryPolicy retry) {
+Result<std::unique_ptr<Client>> Client::create(const ClientConfig& config, ClientOptions options) {
   auto transport = HttpTransport::create(config);
   if (!transport) return std::move(transport).error();
-  return std::unique_ptr<Client>(new Client(std::move(*transport), config.default_namespace, retry));
+  return std::unique_ptr<Client>(new Client(std::move(*transport), config.default_namespace, std::move(options)));
+}
+
+void Client::record(const HttpRequest& request, const Result<HttpResponse>& response) const {
+  if (!options_.on_request) return;
+  options_.on_request({.method = request.method, .status = response ? response->status : 0});
+}
+
+Result<HttpResponse> Client::send(const HttpRequest& request) {
+  auto response = transport_->send(request);
+  record(request, response);
+  return response;
 }
 
 Result<Json> Client::call(HttpRequest request) {
   const std::string what = request.method + " " + request.path;
-  auto response = transport_->send(request);
-  for (int attempt = 1; response && attempt < retry_.max_attempts && asksToRetry(request, *response); ++attempt) {
+  auto response = send(request);
+  const RetryPolicy& retry = options_.retry;
+  for (int attempt = 1; response && attempt < retry.max_attempts && asksToRetry(request, *response); ++attempt) {
     const auto advice = retryAfter(*response);
     if (!advice) break;
-    std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(*advice, retry_.max_wait));
-    response = transport_->send(request);
+    std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(*advice, retry.max_wait));
+    response = send(request);
   }
   if (!response) return std::move(response).error();
   if (response->status < 200 || response->status >= 300) {
@@ -158,6 +170,8 @@ Result<Json> Client::call(HttpRequest request) {
   }
   return body;
 }
+
+Result<Json> Client::getPath(std::string path) { return call({.method = "GET", .path = std::move(path)}); }
 
 Result<Json> Client::get(const ResourceType& type, std::string_view ns, std::string_view name) {
   return call({.method = "GET", .path = resourcePath(type, ns, name)});
@@ -205,6 +219,7 @@ Result<void> Client::watch(const ResourceType& type, std::string_view ns, const 
     return keep_going;
   };
   auto response = transport_->stream(request, on_data, stop, {.idle_timeout = options.idle_timeout});
+  record(request, response);
   if (failure) return std::move(*failure);
   if (!response) return std::move(response).error();
   if (response->status < 200 || response->status >= 300) {

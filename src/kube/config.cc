@@ -8,7 +8,7 @@
 #include <set>
 #include <sstream>
 
-#include "base64.h"
+#include "kube/base64.h"
 
 namespace kube {
 
@@ -64,7 +64,7 @@ Result<std::string> dataOrFile(const YAML::Node& node, const std::string& key,
                                const std::string& field_path) {
   const std::string inline_data = stringAt(node, (key + "-data").c_str());
   if (!inline_data.empty()) {
-    auto decoded = detail::base64Decode(inline_data);
+    auto decoded = base64Decode(inline_data);
     if (!decoded) {
       return configError(field_path + "." + key + "-data: not valid base64; encode the PEM with `base64 -w0`");
     }
@@ -73,6 +73,19 @@ Result<std::string> dataOrFile(const YAML::Node& node, const std::string& key,
   const std::string file = stringAt(node, key.c_str());
   if (file.empty()) return std::string{};
   return readFile(file, field_path + "." + key);
+}
+
+// kubectl resolves an exec command against the kubeconfig's folder only when it names a path
+// (`./bin/token`); a bare name (`aws`) is looked up in PATH when the plugin runs.
+void absolutizeExecCommand(YAML::Node user, const fs::path& base_dir) {
+  if (!user || !user.IsMap()) return;
+  YAML::Node exec = user["exec"];
+  if (!exec || !exec.IsMap()) return;
+  YAML::Node command = exec["command"];
+  if (!command || !command.IsScalar()) return;
+  const std::string text = command.as<std::string>();
+  if (text.find('/') == std::string::npos) return;
+  if (const fs::path path = text; path.is_relative()) command = (base_dir / path).string();
 }
 
 // Makes file references absolute against the kubeconfig's folder, so merged documents keep
@@ -93,6 +106,7 @@ void absolutizePaths(YAML::Node& doc, const fs::path& base_dir) {
       fix(entry["user"], "client-certificate");
       fix(entry["user"], "client-key");
       fix(entry["user"], "tokenFile");
+      absolutizeExecCommand(entry["user"], base_dir);
     }
   }
 }
@@ -113,11 +127,73 @@ Result<void> applyCluster(const YAML::Node& cluster, const std::string& path, Cl
   return {};
 }
 
-Result<void> applyUser(const YAML::Node& user, const std::string& path, ClientConfig& config) {
-  if (user["exec"]) {
-    return configError(path + ".exec: exec credential plugins are not supported by this version; "
-                       "use a client certificate or a token");
+Result<std::vector<std::string>> stringList(const YAML::Node& node, const char* key, const std::string& path) {
+  const YAML::Node list = node[key];
+  std::vector<std::string> items;
+  if (!list || list.IsNull()) return items;
+  if (!list.IsSequence()) return configError(path + "." + key + " must be a list of strings");
+  for (const auto& item : list) {
+    if (!item.IsScalar()) return configError(path + "." + key + " must be a list of strings");
+    items.push_back(item.as<std::string>());
   }
+  return items;
+}
+
+Result<std::vector<ExecConfig::EnvVar>> execEnv(const YAML::Node& node, const std::string& path) {
+  const YAML::Node list = node["env"];
+  std::vector<ExecConfig::EnvVar> env;
+  if (!list || list.IsNull()) return env;
+  if (!list.IsSequence()) return configError(path + ".env must be a list of {name, value}");
+  for (const auto& item : list) {
+    if (!item.IsMap()) return configError(path + ".env must be a list of {name, value}");
+    ExecConfig::EnvVar var{.name = stringAt(item, "name"), .value = stringAt(item, "value")};
+    // A name with '=' would smuggle a different variable into the plugin's environment.
+    if (var.name.empty() || var.name.find('=') != std::string::npos) {
+      return configError(path + ".env: every entry needs a name without '='");
+    }
+    env.push_back(std::move(var));
+  }
+  return env;
+}
+
+Result<void> checkExecModes(const ExecConfig& exec, const std::string& path) {
+  if (exec.api_version != kExecApiV1 && exec.api_version != kExecApiV1beta1) {
+    const std::string given = exec.api_version.empty() ? "is required" : "'" + exec.api_version + "' is not supported";
+    return configError(path + ".apiVersion " + given + "; use " + std::string(kExecApiV1) + " or " +
+                       std::string(kExecApiV1beta1));
+  }
+  if (exec.interactive_mode == "Always") {
+    return configError(path + ".interactiveMode: Always needs a terminal, and this client never has one; "
+                       "set IfAvailable or Never if the plugin can obtain credentials without asking");
+  }
+  if (!exec.interactive_mode.empty() && exec.interactive_mode != "Never" && exec.interactive_mode != "IfAvailable") {
+    return configError(path + ".interactiveMode '" + exec.interactive_mode + "' is not one of Never, IfAvailable, Always");
+  }
+  return {};
+}
+
+// Validated at load time, so that a plugin this client could never run fails here rather than on
+// the first request. The plugin itself runs later, in the transport.
+Result<ExecConfig> parseExec(const YAML::Node& node, const std::string& path) {
+  if (!node.IsMap()) return configError(path + " must be a map");
+  ExecConfig exec{.command = stringAt(node, "command"),
+                  .api_version = stringAt(node, "apiVersion"),
+                  .interactive_mode = stringAt(node, "interactiveMode"),
+                  .install_hint = stringAt(node, "installHint")};
+  if (exec.command.empty()) return configError(path + ".command is required (the plugin to run)");
+  if (auto checked = checkExecModes(exec, path); !checked) return std::move(checked).error();
+  auto args = stringList(node, "args", path);
+  if (!args) return std::move(args).error();
+  exec.args = std::move(*args);
+  auto env = execEnv(node, path);
+  if (!env) return std::move(env).error();
+  exec.env = std::move(*env);
+  const YAML::Node cluster_info = node["provideClusterInfo"];
+  exec.provide_cluster_info = cluster_info && !cluster_info.IsNull() && cluster_info.as<bool>();
+  return exec;
+}
+
+Result<void> applyUser(const YAML::Node& user, const std::string& path, ClientConfig& config) {
   if (user["auth-provider"]) {
     return configError(path + ".auth-provider: auth-provider plugins were removed from Kubernetes; "
                        "use a client certificate or a token");
@@ -133,6 +209,14 @@ Result<void> applyUser(const YAML::Node& user, const std::string& path, ClientCo
   config.client_key_pem = std::move(*key);
   config.bearer_token = stringAt(user, "token");
   config.bearer_token_file = stringAt(user, "tokenFile");
+  if (const YAML::Node exec = user["exec"]; exec && !exec.IsNull()) {
+    auto parsed = parseExec(exec, path + ".exec");
+    if (!parsed) return std::move(parsed).error();
+    // client-go skips the plugin when the user also has a static credential; so do we.
+    const bool has_static = !config.client_cert_pem.empty() || !config.bearer_token.empty() ||
+                            !config.bearer_token_file.empty();
+    if (!has_static) config.exec = std::move(*parsed);
+  }
   return {};
 }
 

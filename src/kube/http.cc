@@ -9,6 +9,8 @@
 #include <sstream>
 #include <utility>
 
+#include "kube/exec_credential.h"
+
 namespace kube {
 
 namespace {
@@ -109,7 +111,10 @@ std::string TokenSource::token() {
 }
 
 HttpTransport::HttpTransport(ClientConfig config)
-    : config_(std::move(config)), tokens_(config_), share_(std::make_unique<Share>()) {
+    : config_(std::move(config)),
+      tokens_(config_),
+      exec_(config_.exec ? std::make_unique<ExecCredentialSource>(config_) : nullptr),
+      share_(std::make_unique<Share>()) {
   share_->handle = curl_share_init();
   curl_share_setopt(share_->handle, CURLSHOPT_LOCKFUNC, &Share::lock);
   curl_share_setopt(share_->handle, CURLSHOPT_UNLOCKFUNC, &Share::unlock);
@@ -244,17 +249,66 @@ size_t streamBody(char* data, size_t size, size_t count, void* user) {
   return size * count;
 }
 
+// An error status the server sent before reading the request body (a 401 or 403 for a POST):
+// Go's HTTP/2 server then resets the stream, which libcurl reports as a partial transfer even
+// though the status arrived, and often without the body. The status is the server's answer;
+// calling it a transport failure would hide a 401, and the exec plugin re-run it calls for.
+bool answeredDespiteReset(CURLcode code, long status) { return code == CURLE_PARTIAL_FILE && status >= 400; }
+
 int checkStop(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
   return static_cast<StreamState*>(user)->stop.stop_requested() ? 1 : 0;
 }
 
 }  // namespace
 
+Result<HttpTransport::Auth> HttpTransport::currentAuth() {
+  if (!exec_) return Auth{.token = tokens_.token(), .exec = nullptr};
+  auto credential = exec_->get();
+  if (!credential) return std::move(credential).error();
+  return Auth{.token = (*credential)->token, .exec = std::move(*credential)};
+}
+
+Result<HttpResponse> HttpTransport::authenticated(const Attempt& attempt) {
+  auto auth = currentAuth();
+  if (!auth) return std::move(auth).error();
+  auto response = attempt(*auth);
+  if (!exec_ || !response || response->status != 401) return response;
+  // A plugin's credential can be revoked or rotated before its stated expiry. As client-go does,
+  // a 401 sends us back to the plugin, and the request is repeated once with what it gives.
+  exec_->invalidate(auth->exec);
+  auto renewed = currentAuth();
+  if (!renewed) return std::move(renewed).error();
+  return attempt(*renewed);
+}
+
+// libcurl compares the certificate blob before reusing a connection or a TLS session, so a
+// rotated certificate never rides on a connection made with the previous one.
+void HttpTransport::applyExecCertificate(void* handle, const Auth& auth) const {
+  if (!exec_) return;  // the configuration's certificate, if any, was set when the handle was made
+  CURL* curl = static_cast<CURL*>(handle);
+  if (auth.exec->client_cert_pem.empty()) {
+    curl_easy_setopt(curl, CURLOPT_SSLCERT_BLOB, nullptr);
+    curl_easy_setopt(curl, CURLOPT_SSLKEY_BLOB, nullptr);
+    return;
+  }
+  curl_blob cert = blobOf(auth.exec->client_cert_pem);
+  curl_blob key = blobOf(auth.exec->client_key_pem);
+  curl_easy_setopt(curl, CURLOPT_SSLCERT_BLOB, &cert);
+  curl_easy_setopt(curl, CURLOPT_SSLCERTTYPE, "PEM");
+  curl_easy_setopt(curl, CURLOPT_SSLKEY_BLOB, &key);
+  curl_easy_setopt(curl, CURLOPT_SSLKEYTYPE, "PEM");
+}
+
 Result<HttpResponse> HttpTransport::send(const HttpRequest& request) {
+  return authenticated([&](const Auth& auth) -> Result<HttpResponse> { return sendOnce(request, auth); });
+}
+
+Result<HttpResponse> HttpTransport::sendOnce(const HttpRequest& request, const Auth& auth) {
   CURL* curl = static_cast<CURL*>(acquireHandle());
   HttpResponse response;
-  const HeaderList headers = requestHeaders(request, tokens_.token());
+  const HeaderList headers = requestHeaders(request, auth.token);
   prepare(curl, request, headers.get());
+  applyExecCertificate(curl, auth);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &appendBody);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response.body);
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &collectHeader);
@@ -263,18 +317,29 @@ Result<HttpResponse> HttpTransport::send(const HttpRequest& request) {
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
   detach(curl);
   releaseHandle(curl);
-  if (code != CURLE_OK) return transportError(request, code);
+  if (code != CURLE_OK && !answeredDespiteReset(code, response.status)) return transportError(request, code);
   return response;
 }
 
 Result<HttpResponse> HttpTransport::stream(const HttpRequest& request,
                                            const std::function<bool(std::string_view)>& on_data,
                                            std::stop_token stop, StreamOptions options) {
+  // Repeating a stream after a 401 is safe: a non-2xx answer never reaches on_data.
+  return authenticated([&](const Auth& auth) -> Result<HttpResponse> {
+    return streamOnce(request, on_data, stop, options, auth);
+  });
+}
+
+Result<HttpResponse> HttpTransport::streamOnce(const HttpRequest& request,
+                                               const std::function<bool(std::string_view)>& on_data,
+                                               const std::stop_token& stop, StreamOptions options,
+                                               const Auth& auth) {
   CURL* curl = static_cast<CURL*>(acquireHandle());
   HttpResponse response;
   StreamState state{.curl = curl, .on_data = &on_data, .stop = stop};
-  const HeaderList headers = requestHeaders(request, tokens_.token());
+  const HeaderList headers = requestHeaders(request, auth.token);
   prepare(curl, request, headers.get());
+  applyExecCertificate(curl, auth);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &streamBody);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &state);
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &collectHeader);
@@ -296,7 +361,9 @@ Result<HttpResponse> HttpTransport::stream(const HttpRequest& request,
     curl_easy_cleanup(curl);
   }
   const bool ended_on_purpose = code == CURLE_ABORTED_BY_CALLBACK || state.stopped_by_handler;
-  if (code != CURLE_OK && !ended_on_purpose) return transportError(request, code);
+  if (code != CURLE_OK && !ended_on_purpose && !answeredDespiteReset(code, response.status)) {
+    return transportError(request, code);
+  }
   response.body = std::move(state.error_body);
   return response;
 }

@@ -383,6 +383,7 @@ void LeaderElector::renewUntilTermEnds(std::stop_token term) {
 
 LeaderElector::Attempt LeaderElector::tryAcquireOrRenew(MonoTime now) {
   auto lease = api_->get();
+  if (lease || lease.error().isNotFound()) lease_known_ = true;
   if (!lease) {
     if (!lease.error().isNotFound()) return Attempt::kFailed;
     observed_.reset();

@@ -369,4 +369,16 @@ void ControllerMetrics::initController(std::string_view controller, int max_work
   active_workers.with({controller}).set(0);
 }
 
+kube::RequestObserver countRestRequests(ControllerMetrics& metrics, std::string host) {
+  return [&family = metrics.rest_client_requests_total, host = std::move(host)](const kube::RequestRecord& request) {
+    const std::string code = request.status == 0 ? "<error>" : std::to_string(request.status);
+    family.with({code, request.method, host}).inc();
+  };
+}
+
+std::string hostOfServer(std::string_view server) {
+  if (const auto scheme = server.find("://"); scheme != std::string_view::npos) server.remove_prefix(scheme + 3);
+  return std::string(server.substr(0, server.find('/')));
+}
+
 }  // namespace kube::runtime

@@ -5,7 +5,7 @@
 
 #include <cstdlib>
 
-#include "base64.h"
+#include "kube/base64.h"
 #include "support/temp_dir.h"
 
 namespace kube {
@@ -18,7 +18,7 @@ const std::string kCaPem = "-----BEGIN CERTIFICATE-----\nCA\n-----END CERTIFICAT
 const std::string kCertPem = "-----BEGIN CERTIFICATE-----\nCERT\n-----END CERTIFICATE-----\n";
 const std::string kKeyPem = "-----BEGIN PRIVATE KEY-----\nKEY\n-----END PRIVATE KEY-----\n";
 
-std::string b64(const std::string& text) { return detail::base64Encode(text); }
+std::string b64(const std::string& text) { return base64Encode(text); }
 
 // A kubeconfig with two contexts: "admin" (inline certificates) and "robot" (a token).
 std::string twoContexts() {
@@ -125,6 +125,13 @@ struct BadKubeconfig {
 // Names the case in test output instead of dumping its bytes.
 void PrintTo(const BadKubeconfig& bad, std::ostream* out) { *out << bad.name; }
 
+// A valid cluster and context whose user u has the given `exec`.
+std::string execUser(const std::string& exec) {
+  return "current-context: x\ncontexts: [{name: x, context: {cluster: k, user: u}}]\n"
+         "clusters: [{name: k, cluster: {server: 'https://h'}}]\n"
+         "users: [{name: u, user: {exec: " + exec + "}}]\n";
+}
+
 class KubeconfigErrors : public ::testing::TestWithParam<BadKubeconfig> {};
 
 TEST_P(KubeconfigErrors, NameTheProblemAndNeverThrow) {
@@ -163,10 +170,23 @@ INSTANTIATE_TEST_SUITE_P(
                                         "clusters: [{name: k, cluster: {server: 'https://h'}}]\n"
                                         "users: [{name: u, user: {client-certificate-data: 'Zm9v'}}]\n",
                       "client-certificate and client-key must be given together"},
-        BadKubeconfig{"ExecPlugin", "current-context: x\ncontexts: [{name: x, context: {cluster: k, user: u}}]\n"
-                                    "clusters: [{name: k, cluster: {server: 'https://h'}}]\n"
-                                    "users: [{name: u, user: {exec: {command: aws}}}]\n",
-                      "users[name=u].user.exec"},
+        BadKubeconfig{"ExecWithoutApiVersion", execUser("{command: aws}"),
+                      "users[name=u].user.exec.apiVersion is required; use client.authentication.k8s.io/v1 or "
+                      "client.authentication.k8s.io/v1beta1"},
+        BadKubeconfig{"ExecRemovedApiVersion", execUser("{command: aws, apiVersion: client.authentication.k8s.io/v1alpha1}"),
+                      "users[name=u].user.exec.apiVersion 'client.authentication.k8s.io/v1alpha1' is not supported; "
+                      "use client.authentication.k8s.io/v1 or client.authentication.k8s.io/v1beta1"},
+        BadKubeconfig{"ExecWithoutCommand", execUser("{apiVersion: client.authentication.k8s.io/v1}"),
+                      "users[name=u].user.exec.command is required"},
+        BadKubeconfig{"ExecInteractiveAlways", execUser("{command: aws, apiVersion: client.authentication.k8s.io/v1, interactiveMode: Always}"),
+                      "users[name=u].user.exec.interactiveMode: Always needs a terminal"},
+        BadKubeconfig{"ExecUnknownInteractiveMode", execUser("{command: aws, apiVersion: client.authentication.k8s.io/v1, interactiveMode: Sometimes}"),
+                      "users[name=u].user.exec.interactiveMode 'Sometimes' is not one of Never, IfAvailable, Always"},
+        BadKubeconfig{"ExecArgsNotAList", execUser("{command: aws, apiVersion: client.authentication.k8s.io/v1, args: eks}"),
+                      "users[name=u].user.exec.args must be a list of strings"},
+        BadKubeconfig{"ExecEnvWithoutName", execUser("{command: aws, apiVersion: client.authentication.k8s.io/v1, env: [{value: x}]}"),
+                      "users[name=u].user.exec.env: every entry needs a name"},
+        BadKubeconfig{"ExecNotAMap", execUser("aws"), "users[name=u].user.exec must be a map"},
         BadKubeconfig{"WrongType", "current-context: x\ncontexts: [{name: x, context: {cluster: k}}]\n"
                                    "clusters: [{name: k, cluster: {server: 'https://h', insecure-skip-tls-verify: maybe}}]\n",
                       "bad conversion"},

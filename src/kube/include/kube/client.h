@@ -84,6 +84,20 @@ struct RetryPolicy {
   std::chrono::milliseconds max_wait{std::chrono::seconds(10)};  // caps each Retry-After
 };
 
+// What a client reports about each HTTP exchange, for metrics (client-go's
+// rest_client_requests_total): the method, the status code, or 0 when no answer came.
+struct RequestRecord {
+  std::string_view method;
+  long status = 0;
+};
+// Called after every request, streams included, on the calling thread: keep it cheap.
+using RequestObserver = std::function<void(const RequestRecord&)>;
+
+struct ClientOptions {
+  RetryPolicy retry;
+  RequestObserver on_request;  // optional
+};
+
 struct DeleteOptions {
   std::optional<PropagationPolicy> propagation;
   std::optional<std::string> precondition_uid;
@@ -99,9 +113,14 @@ std::string watchQuery(const WatchOptions& options);
 
 class Client {
  public:
-  static Result<std::unique_ptr<Client>> create(const ClientConfig& config, RetryPolicy retry = {});
+  static Result<std::unique_ptr<Client>> create(const ClientConfig& config, ClientOptions options = {});
+  static Result<std::unique_ptr<Client>> create(const ClientConfig& config, RetryPolicy retry) {
+    return create(config, ClientOptions{.retry = retry});
+  }
 
   Result<Json> get(const ResourceType& type, std::string_view ns, std::string_view name);
+  // A GET of any API path ("/apis/apps/v1"), for discovery and other non-object endpoints.
+  Result<Json> getPath(std::string path);
   // One page when options.limit is set, else the whole collection.
   Result<Json> list(const ResourceType& type, std::string_view ns, const ListOptions& options = {});
   Result<Json> create(const ResourceType& type, std::string_view ns, const Json& object);
@@ -129,13 +148,15 @@ class Client {
   const std::string& defaultNamespace() const { return default_namespace_; }
 
  private:
-  Client(std::unique_ptr<HttpTransport> transport, std::string default_namespace, RetryPolicy retry)
-      : transport_(std::move(transport)), default_namespace_(std::move(default_namespace)), retry_(retry) {}
+  Client(std::unique_ptr<HttpTransport> transport, std::string default_namespace, ClientOptions options)
+      : transport_(std::move(transport)), default_namespace_(std::move(default_namespace)), options_(std::move(options)) {}
   Result<Json> call(HttpRequest request);
+  Result<HttpResponse> send(const HttpRequest& request);
+  void record(const HttpRequest& request, const Result<HttpResponse>& response) const;
 
   std::unique_ptr<HttpTransport> transport_;
   std::string default_namespace_;
-  RetryPolicy retry_;
+  const ClientOptions options_;
 };
 
 // How long a 429/503 answer asks the client to wait (Retry-After in seconds), if it does.

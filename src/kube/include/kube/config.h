@@ -3,9 +3,11 @@
 // Loading resolves everything a request needs up front (server URL, CA bundle, client certificate
 // and key as PEM text), so the transport never touches kubeconfig again. The exception is the
 // service-account token, which rotates: the config keeps the file path and the transport re-reads
-// it (see TokenSource in http.h).
+// it (see TokenSource in http.h). The other exception is an exec credential plugin, which loading
+// only validates: the transport runs it when it first needs a credential (see exec_credential.h).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,6 +15,26 @@
 #include "kube/result.h"
 
 namespace kube {
+
+// `users[].user.exec`: a program that prints a client.authentication.k8s.io ExecCredential.
+struct ExecConfig {
+  struct EnvVar {
+    std::string name;
+    std::string value;
+  };
+  // A path with a slash (made absolute against the kubeconfig's folder when relative, as kubectl
+  // does), or a bare name looked up in PATH.
+  std::string command;
+  std::vector<std::string> args;
+  std::vector<EnvVar> env;      // added to this process's environment
+  std::string api_version;      // client.authentication.k8s.io/v1 or /v1beta1
+  std::string interactive_mode; // Never or IfAvailable (empty: IfAvailable); Always is refused
+  std::string install_hint;     // shown when the command cannot be found or fails
+  bool provide_cluster_info = false;
+};
+
+inline constexpr std::string_view kExecApiV1 = "client.authentication.k8s.io/v1";
+inline constexpr std::string_view kExecApiV1beta1 = "client.authentication.k8s.io/v1beta1";
 
 struct ClientConfig {
   std::string server;              // https://host:port, no trailing slash
@@ -25,6 +47,9 @@ struct ClientConfig {
   std::string tls_server_name;     // SNI / certificate name override
   std::string default_namespace = "default";
   std::string source;              // where this came from, for messages ("kubeconfig /x (context y)")
+  // Set only when the user has no static token or client certificate: like client-go, a static
+  // credential wins and the plugin is not run.
+  std::optional<ExecConfig> exec;
 };
 
 struct KubeconfigOptions {

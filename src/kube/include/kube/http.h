@@ -36,6 +36,9 @@ struct HttpResponse {
   std::map<std::string, std::string> headers;  // names lower-cased; last value wins
 };
 
+class ExecCredentialSource;
+struct ExecCredential;
+
 // Supplies the bearer token, re-reading a token file at most once per refresh interval so that
 // rotated service-account tokens are picked up (projected tokens rotate hourly).
 class TokenSource {
@@ -62,7 +65,9 @@ class HttpTransport {
   HttpTransport& operator=(const HttpTransport&) = delete;
 
   // A transport-level failure (no answer) is an Error of kind kTransport; any HTTP answer,
-  // including 4xx/5xx, is a response for the caller to interpret.
+  // including 4xx/5xx, is a response for the caller to interpret. With an exec credential plugin,
+  // a 401 makes the transport run the plugin again and repeat the request once; a plugin that
+  // cannot give a credential is an Error (see exec_credential.h for the kinds).
   Result<HttpResponse> send(const HttpRequest& request);
 
   // A streaming request (a watch): `on_data` receives the body as it arrives, in arbitrary
@@ -78,7 +83,22 @@ class HttpTransport {
   const std::string& server() const { return config_.server; }
 
  private:
+  // What one request authenticates with, beyond the client certificate from the configuration.
+  struct Auth {
+    std::string token;
+    std::shared_ptr<const ExecCredential> exec;  // set when an exec plugin supplied the credential
+  };
+  using Attempt = std::function<Result<HttpResponse>(const Auth&)>;
+
   explicit HttpTransport(ClientConfig config);
+  Result<Auth> currentAuth();
+  // Runs `attempt` with the current credential, and once more with a new one if an exec
+  // plugin's credential was refused with 401.
+  Result<HttpResponse> authenticated(const Attempt& attempt);
+  void applyExecCertificate(void* handle, const Auth& auth) const;
+  Result<HttpResponse> sendOnce(const HttpRequest& request, const Auth& auth);
+  Result<HttpResponse> streamOnce(const HttpRequest& request, const std::function<bool(std::string_view)>& on_data,
+                                  const std::stop_token& stop, StreamOptions options, const Auth& auth);
   void* acquireHandle();            // CURL*, configured for this server
   void releaseHandle(void* handle);
   // Sets what every request needs (URL, method, headers, body, timeout) on a pooled handle.
@@ -87,6 +107,7 @@ class HttpTransport {
 
   ClientConfig config_;
   TokenSource tokens_;
+  std::unique_ptr<ExecCredentialSource> exec_;  // null unless config_.exec is set
   std::mutex pool_mutex_;
   std::vector<void*> idle_handles_;  // guarded by pool_mutex_
   struct Share;                      // TLS sessions and DNS answers shared by all handles

@@ -170,6 +170,9 @@ class LeaderElector {
   void run(std::stop_token stop);
 
   bool isLeader() const { return leading_.load(); }
+  // Whether the Lease has been read (or found absent) at least once, so that isLeader() is an
+  // answer rather than a default: /readyz waits for this.
+  bool leadershipKnown() const { return lease_known_.load(); }
   // The holder named by the last record read, empty if none.
   std::string observedLeader() const;
 
@@ -199,6 +202,7 @@ class LeaderElector {
   kube::Json observed_lease_;  // the object last read or written, for its resourceVersion
 
   std::atomic<bool> leading_ = false;
+  std::atomic<bool> lease_known_ = false;
   std::atomic<bool> term_lost_ = false;  // the current term ended by deadline or takeover
   mutable std::mutex mutex_;
   std::string observed_leader_;  // guarded by mutex_

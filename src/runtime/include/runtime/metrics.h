@@ -29,6 +29,8 @@
 #include <string_view>
 #include <vector>
 
+#include "kube/client.h"
+
 namespace kube::runtime {
 
 // A monotonically increasing number.
@@ -211,5 +213,11 @@ struct ControllerMetrics {
   CounterFamily& rest_client_requests_total;          // {code, method, host}
   GaugeFamily& leader_election_master_status;         // {name}: 1 while leading, else 0
 };
+
+// Feeds rest_client_requests_total from a client (ClientOptions::on_request). `host` is the API
+// server's host:port; a request that got no answer counts under code "<error>", as in client-go.
+kube::RequestObserver countRestRequests(ControllerMetrics& metrics, std::string host);
+// "host:port" of a server URL such as "https://10.0.0.1:6443/prefix".
+std::string hostOfServer(std::string_view server);
 
 }  // namespace kube::runtime

@@ -5,10 +5,10 @@
 #include <string>
 #include <string_view>
 
-namespace kube::detail {
+namespace kube {
 
 // Decodes, ignoring ASCII whitespace (PEM-like line breaks). nullopt when not valid base64.
 std::optional<std::string> base64Decode(std::string_view text);
 std::string base64Encode(std::string_view bytes);
 
-}  // namespace kube::detail
+}  // namespace kube

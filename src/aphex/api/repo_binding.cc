@@ -1,0 +1,146 @@
+#include "aphex/api/repo_binding.h"
+
+#include "aphex/api/group.h"
+#include "aphex/api/organization.h"
+#include "aphex/api/validation.h"
+#include "aphex/api/yaml.h"
+#include "json_reader.h"
+#include "status_json.h"
+
+namespace aphex::api {
+
+std::string_view toString(DeletionPolicy policy) {
+  return policy == DeletionPolicy::kDelete ? "Delete" : "Retain";
+}
+
+std::optional<DeletionPolicy> parseDeletionPolicy(std::string_view text) {
+  if (text == "Retain") return DeletionPolicy::kRetain;
+  if (text == "Delete") return DeletionPolicy::kDelete;
+  return std::nullopt;
+}
+
+kube::Result<RepoBinding> RepoBinding::fromJson(const kube::Json& object) {
+  detail::JsonReader reader;
+  RepoBinding binding;
+  const detail::Field root = reader.root(object);
+  reader.expectKind(root, kRepoBindingKind);
+  reader.read(reader.member(root, "metadata"), binding.metadata);
+
+  const detail::Field spec = reader.member(root, "spec");
+  RepoBindingSpec& in = binding.spec;
+  reader.read(reader.member(spec, "aphexOrg"), in.aphex_org);
+  reader.read(reader.member(spec, "repoOrg"), in.repo_org);
+  reader.read(reader.member(spec, "repoName"), in.repo_name);
+  reader.read(reader.member(spec, "pipelineName"), in.pipeline_name);
+  reader.read(reader.member(spec, "templateRef"), in.template_ref);
+  reader.read(reader.member(spec, "pipelineSpec"), in.pipeline_spec);
+  reader.read(reader.member(spec, "branch"), in.branch);
+  std::optional<DeletionPolicy> policy;
+  reader.readEnum(reader.member(spec, "deletionPolicy"), policy, parseDeletionPolicy, "Retain or Delete");
+  in.deletion_policy = policy.value_or(DeletionPolicy::kRetain);
+
+  const detail::Field status = reader.member(root, "status");
+  RepoBindingStatus& out = binding.status;
+  reader.read(reader.member(status, "observedGeneration"), out.observed_generation);
+  reader.read(reader.member(status, "phase"), out.phase);
+  reader.read(reader.member(status, "pipelineNamespace"), out.pipeline_namespace);
+  reader.read(reader.member(status, "webhookURL"), out.webhook_url);
+  reader.read(reader.member(status, "webhookSecretRef"), out.webhook_secret_ref);
+  reader.read(reader.member(status, "githubWebhookSettingsURL"), out.github_webhook_settings_url);
+  reader.read(reader.member(status, "conditions"), out.conditions);
+
+  if (!reader.ok()) return reader.error();
+  return binding;
+}
+
+kube::Json toJson(const RepoBindingStatus& status) {
+  kube::Json out = kube::Json::object();
+  detail::writeCommonStatus(out, status.observed_generation, status.phase, status.conditions);
+  detail::writeIfSet(out, "pipelineNamespace", status.pipeline_namespace);
+  detail::writeIfSet(out, "webhookURL", status.webhook_url);
+  if (status.webhook_secret_ref) out["webhookSecretRef"] = detail::toJson(*status.webhook_secret_ref);
+  detail::writeIfSet(out, "githubWebhookSettingsURL", status.github_webhook_settings_url);
+  return out;
+}
+
+kube::Result<kube::Json> parsePipelineSpec(std::string_view text) {
+  const auto invalid = [](std::string message) {
+    return kube::Error{.kind = kube::ErrorKind::kDecode, .message = std::move(message), .status = {}};
+  };
+  if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) return invalid("pipelineSpec is empty");
+  if (text.size() > kMaxPipelineSpecLength) {
+    return invalid("pipelineSpec is longer than " + std::to_string(kMaxPipelineSpecLength) + " bytes");
+  }
+  // JSON is YAML too, so one parser reads both.
+  auto document = yamlToJson(text);
+  if (!document) return invalid("pipelineSpec is not valid YAML or JSON: " + document.error().message);
+  kube::Json pipeline = std::move(document).value();
+  if (!pipeline.is_object()) return invalid("pipelineSpec must be a Pipeline object (a YAML or JSON map)");
+  const auto text_of = [&](const char* key) {
+    const auto found = pipeline.find(key);
+    return found != pipeline.end() && found->is_string() ? found->get<std::string>() : std::string();
+  };
+  if (text_of("apiVersion") != "tekton.dev/v1") {
+    return invalid("pipelineSpec.apiVersion must be tekton.dev/v1, not \"" + text_of("apiVersion") + "\"");
+  }
+  if (text_of("kind") != "Pipeline") {
+    return invalid("pipelineSpec.kind must be Pipeline, not \"" + text_of("kind") + "\"");
+  }
+  const auto spec = pipeline.find("spec");
+  if (spec == pipeline.end() || !spec->is_object()) return invalid("pipelineSpec.spec must be an object");
+  return pipeline;
+}
+
+std::optional<FieldError> placementProblem(const RepoBinding& binding, std::string_view platform_namespace) {
+  const std::string org_namespace = organizationNamespace(binding.spec.aphex_org);
+  if (binding.metadata.ns == platform_namespace || binding.metadata.ns == org_namespace) return std::nullopt;
+  return FieldError{.path = "metadata.namespace",
+                    .message = "a RepoBinding of organization \"" + binding.spec.aphex_org + "\" must be created in " +
+                               std::string(platform_namespace) + " or " + org_namespace + ", not in \"" +
+                               binding.metadata.ns + "\""};
+}
+
+std::string repositoryFullName(const RepoBindingSpec& spec) { return spec.repo_org + "/" + spec.repo_name; }
+
+std::string githubWebhookSettingsUrl(const RepoBindingSpec& spec) {
+  return "https://github.com/" + repositoryFullName(spec) + "/settings/hooks";
+}
+
+std::vector<FieldError> validate(const RepoBinding& binding) {
+  std::vector<FieldError> errors;
+  const auto add = [&](std::string path, std::string message) {
+    errors.push_back({.path = std::move(path), .message = std::move(message)});
+  };
+  const RepoBindingSpec& spec = binding.spec;
+
+  if (!isDnsLabel(spec.aphex_org, kMaxOrganizationNameLength)) {
+    add("spec.aphexOrg", "must name an Organization: a DNS label of at most 40 characters, not \"" + spec.aphex_org + "\"");
+  }
+  if (!isGitHubOwner(spec.repo_org)) {
+    add("spec.repoOrg", "must be a GitHub user or organization name (letters, digits and '-', at most 39 characters), "
+                        "not \"" + spec.repo_org + "\"");
+  }
+  if (!isGitHubRepositoryName(spec.repo_name)) {
+    add("spec.repoName", "must be a GitHub repository name (letters, digits, '.', '_' and '-', at most 100 characters), "
+                         "not \"" + spec.repo_name + "\"");
+  } else if (spec.repo_name.ends_with(".git")) {
+    add("spec.repoName", "is the repository name without the .git suffix");
+  }
+  if (!isDnsLabel(spec.pipeline_name)) {
+    add("spec.pipelineName", "must be a DNS label of at most 63 characters (it names a namespace), not \"" +
+                             spec.pipeline_name + "\"");
+  } else if (isReservedNamespace(spec.pipeline_name)) {
+    add("spec.pipelineName", "\"" + spec.pipeline_name + "\" is reserved: kube-*, org-* and the platform's namespaces "
+                             "cannot be pipeline namespaces");
+  }
+  if (!isDnsLabel(spec.template_ref)) {
+    add("spec.templateRef", "must be a DNS label such as run-pipeline-v1, not \"" + spec.template_ref + "\"");
+  }
+  if (auto pipeline = parsePipelineSpec(spec.pipeline_spec); !pipeline) {
+    add("spec.pipelineSpec", pipeline.error().message);
+  }
+  if (auto problem = branchNameProblem(spec.branch)) add("spec.branch", "\"" + spec.branch + "\" " + *problem);
+  return errors;
+}
+
+}  // namespace aphex::api

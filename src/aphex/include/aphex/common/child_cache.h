@@ -1,0 +1,33 @@
+// Read access to the objects the controller made, through the informers that cache them (one per
+// kind, scoped to managed-by=aphex-controller), so that comparing desired with live costs no
+// request.
+//
+// Thread safety: add() before use, from one thread; get() and list() from any thread.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kube/client.h"
+#include "runtime/informer.h"
+
+namespace aphex {
+
+class ChildCache {
+ public:
+  void add(const kube::ResourceType& type, const kube::runtime::Informer& informer);
+  bool has(const kube::ResourceType& type) const;
+  // The cached object, or nullptr when it does not exist (or its kind is not cached).
+  kube::runtime::ObjectPtr get(const kube::ResourceType& type, std::string_view ns, std::string_view name) const;
+  // Every cached object of `type` whose label `label` has `value`.
+  std::vector<kube::runtime::ObjectPtr> list(const kube::ResourceType& type, const std::string& label,
+                                             const std::string& value) const;
+
+ private:
+  static std::string key(const kube::ResourceType& type) { return type.apiVersion() + "/" + type.plural; }
+  std::map<std::string, const kube::runtime::Informer*, std::less<>> informers_;
+};
+
+}  // namespace aphex

@@ -1,0 +1,32 @@
+// Names every Aphex-made object shares: labels, the finalizer, the field manager.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "kube/result.h"
+
+namespace aphex {
+
+inline constexpr std::string_view kManagedByLabel = "app.kubernetes.io/managed-by";
+inline constexpr std::string_view kManagedByValue = "aphex-controller";
+inline constexpr std::string_view kOrganizationLabel = "aphex.io/organization";
+inline constexpr std::string_view kPipelineLabel = "aphex.io/pipeline";
+// What part of the platform an object plays, for pruning sets of objects (e.g. admin bindings).
+inline constexpr std::string_view kComponentLabel = "aphex.io/component";
+inline constexpr std::string_view kFinalizer = "aphex.io/cleanup";
+inline constexpr std::string_view kFieldManager = "aphex-controller";
+inline constexpr std::string_view kAppliedHashAnnotation = "aphex.io/applied-hash";
+// The label selector every child informer uses: the controller caches only what it made.
+inline constexpr std::string_view kManagedSelector = "app.kubernetes.io/managed-by=aphex-controller";
+
+// managed-by and organization (and pipeline, when given).
+kube::Json standardLabels(std::string_view organization, std::string_view pipeline = {});
+
+// metadata for a child: name, namespace (omitted when empty), standard labels.
+kube::Json childMetadata(std::string_view name, std::string_view ns, const kube::Json& labels);
+
+// A minimal object: apiVersion, kind, metadata.
+kube::Json object(std::string_view api_version, std::string_view kind, kube::Json metadata);
+
+}  // namespace aphex

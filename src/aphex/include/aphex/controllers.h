@@ -1,0 +1,31 @@
+// Wires Aphex's controllers into a runtime Manager: the informers they read (every child kind
+// scoped to managed-by=aphex-controller), the watches that map changes to the objects that own
+// them, and the reconcilers.
+#pragma once
+
+#include <memory>
+
+#include "aphex/common/child_cache.h"
+#include "aphex/config.h"
+#include "aphex/organization/reconciler.h"
+#include "runtime/events.h"
+#include "runtime/manager.h"
+
+namespace aphex {
+
+struct ControllerOptions {
+  int organization_concurrency = 2;
+  organization::CloudflareFactory cloudflare = organization::defaultCloudflareFactory();
+};
+
+// What the controllers need to outlive the Manager's run().
+struct Controllers {
+  ChildCache children;
+  std::unique_ptr<organization::Reconciler> organizations;
+};
+
+// `config` and `events` must outlive the returned object and the Manager's run().
+std::unique_ptr<Controllers> addControllers(kube::runtime::Manager& manager, const ControllerConfig& config,
+                                            kube::runtime::EventRecorder& events, ControllerOptions options = {});
+
+}  // namespace aphex

@@ -1,0 +1,311 @@
+#include "aphex/organization/reconciler.h"
+
+#include <algorithm>
+#include <set>
+
+#include "aphex/common/labels.h"
+#include "aphex/common/resources.h"
+#include "organization/pass.h"
+
+namespace aphex::organization {
+namespace {
+
+using kube::Json;
+using kube::runtime::Done;
+using kube::runtime::Outcome;
+using kube::runtime::RequeueAfter;
+using kube::runtime::Retry;
+using kube::runtime::Terminal;
+namespace res = aphex::resources;
+namespace cond = api::organization_condition;
+
+// How often a pass that waits on something outside the controller's watch looks again.
+constexpr auto kWaitInterval = std::chrono::seconds(5);
+
+}  // namespace
+
+CloudflareFactory defaultCloudflareFactory() {
+  return [](cloudflare::ClientOptions options) { return cloudflare::Client::create(std::move(options)); };
+}
+
+Reconciler::Reconciler(ReconcilerDeps deps)
+    : deps_(std::move(deps)),
+      applier_(deps_.client, {.field_manager = std::string(kFieldManager),
+                              .hash_annotation = std::string(kAppliedHashAnnotation)}) {}
+
+std::vector<kube::runtime::Request> Reconciler::organizationsOf(const Json& repo_binding) const {
+  const auto spec = repo_binding.find("spec");
+  if (spec == repo_binding.end() || !spec->is_object()) return {};
+  const std::string org = spec->value("aphexOrg", "");
+  if (org.empty()) return {};
+  return {{.ns = deps_.config.platform_namespace, .name = org}};
+}
+
+std::vector<kube::runtime::Request> Reconciler::organizationOfChild(const Json& child) const {
+  const auto& labels = child["metadata"].value("labels", Json::object());
+  const std::string org = labels.value(std::string(kOrganizationLabel), "");
+  // Children of RepoBindings carry the pipeline label too; they are not the org's to repair.
+  if (org.empty() || labels.contains(std::string(kPipelineLabel))) return {};
+  return {{.ns = deps_.config.platform_namespace, .name = org}};
+}
+
+Outcome Reconciler::reconcile(const kube::runtime::Request& request, std::stop_token) {
+  const auto live = deps_.organizations.store().get(request.key());
+  if (!live) return Done{};  // deleted, and the finalizer already done
+  auto org = api::Organization::fromJson(*live);
+  if (!org) {
+    // The API server's schema makes this unreachable for valid CRDs; never crash on it anyway.
+    deps_.logger.error("cannot read Organization", {{"organization", request.key()}, {"error", org.error().message}});
+    return Terminal{org.error().message};
+  }
+  Pass pass(live, std::move(*org), deps_.clock.wallNow());
+  if (pass.org.metadata.deleting()) return finalize(pass);
+  if (!pass.org.metadata.hasFinalizer(kFinalizer)) {
+    if (auto added = addFinalizer(*live); !added) return Retry{added.error().message};
+  }
+  return provision(pass);
+}
+
+Outcome Reconciler::provision(Pass& pass) {
+  const api::Organization& org = pass.org;
+  pass.status.ns = api::organizationNamespace(org.metadata.name);
+  pass.status.webhook_url = webhookUrl(org, deps_.config);
+  pass.status.repo_bindings = static_cast<std::int32_t>(repoBindingsOf(org).size());
+  if (const auto errors = api::validate(org); !errors.empty()) {
+    pass.set(cond::kReady, StepResult::failure("InvalidSpec", api::describe(errors), false));
+    pass.status.phase = api::Phase::kFailed;
+    return writeStatus(pass, Terminal{api::describe(errors)});
+  }
+  if (const StepResult ns = applyNamespace(pass); !pass.set(cond::kNamespaceReady, ns)) {
+    // Nothing else can exist without the namespace.
+    pass.status.phase = api::Phase::kProvisioning;
+    pass.set(cond::kReady, StepResult::failure("NamespaceNotReady", ns.message, ns.retry));
+    return writeStatus(pass, Retry{ns.message});
+  }
+  pass.set(cond::kWebhookReady, applyWebhook(pass));
+  pass.set(cond::kSecretStoreReady, applySecretStore(pass));
+  pass.set(cond::kAccessReady, applyAccess(pass));
+  pass.set(cond::kExposureReady, applyExposure(pass));
+  return writeStatus(pass, pass.outcome());
+}
+
+StepResult Reconciler::applyNamespace(Pass& pass) {
+  const Json desired = namespaceObject(pass.org);
+  const auto live = deps_.children.get(res::kNamespaces, "", desired["metadata"]["name"].get<std::string>());
+  if (live && (*live)["metadata"].contains("deletionTimestamp")) {
+    return StepResult::failure("NamespaceTerminating",
+                               "namespace " + pass.status.ns + " is still being deleted; waiting for it to go", true);
+  }
+  auto applied = applier_.apply(res::kNamespaces, desired, live.get());
+  if (!applied) return StepResult::failure("ApplyFailed", "namespace " + pass.status.ns + ": " + applied.error().message, true);
+  return StepResult::success("Applied", "namespace " + pass.status.ns + " is ready");
+}
+
+StepResult Reconciler::applyWebhook(Pass& pass) {
+  if (StepResult secret = ensureWebhookSecret(pass); !secret.ok) return secret;
+  const auto namespaces = repoNamespaces(pass.org);
+  StepResult applied = applyAll(webhookChildren(pass.org, namespaces), "webhook listener");
+  if (!applied.ok) return applied;
+  pass.status.webhook_secret_ref = api::SecretKeyRef{.ns = pass.status.ns,
+                                                     .name = std::string(kWebhookSecretName),
+                                                     .key = std::string(kWebhookSecretKey)};
+  return StepResult::success("ListenerReady", "EventListener " + std::string(kEventListenerName) + " verifies " +
+                                                  "signatures and serves " + std::to_string(namespaces.size()) +
+                                                  " repository namespace(s)");
+}
+
+StepResult Reconciler::applySecretStore(Pass& pass) {
+  StepResult applied = applyAll(secretStoreChildren(pass.org), "secret store");
+  if (!applied.ok) return applied;
+  return StepResult::success("StoreReady", "ClusterSecretStore " + clusterSecretStoreName(pass.org) +
+                                               " serves Secret " + std::string(kOrgSecretsName) + " to the org's namespaces");
+}
+
+// Applies the admin bindings and deletes those of admins no longer listed.
+StepResult Reconciler::applyAccess(Pass& pass) {
+  const auto desired = adminBindings(pass.org);
+  StepResult applied = applyAll(desired, "admin access");
+  if (!applied.ok) return applied;
+  std::set<std::string> wanted;
+  for (const auto& child : desired) wanted.insert(child.object["metadata"]["name"].get<std::string>());
+  for (const auto& live : deps_.children.list(res::kRoleBindings, std::string(kComponentLabel), std::string(kAdminComponent))) {
+    const auto& metadata = (*live)["metadata"];
+    if (metadata.value("namespace", "") != pass.status.ns || wanted.contains(metadata.value("name", ""))) continue;
+    if (auto removed = removeIfPresent(res::kRoleBindings, pass.status.ns, metadata.value("name", "")); !removed) {
+      return StepResult::failure("PruneFailed", "removing a former admin's RoleBinding: " + removed.error().message, true);
+    }
+  }
+  return StepResult::success("AccessGranted", std::to_string(pass.org.spec.admin_users.size()) + " admin user(s) and " +
+                                                  std::to_string(pass.org.spec.admin_groups.size()) +
+                                                  " admin group(s) bound to " + std::string(kAdminClusterRole));
+}
+
+StepResult Reconciler::applyAll(const std::vector<Child>& children, const std::string& what) {
+  for (const auto& child : children) {
+    const auto& metadata = child.object["metadata"];
+    const std::string name = metadata.value("name", "");
+    const std::string ns = metadata.value("namespace", "");
+    const auto live = deps_.children.get(child.type, ns, name);
+    auto applied = applier_.apply(child.type, child.object, live.get());
+    if (!applied) {
+      const std::string kind = child.object.value("kind", "");
+      // A missing CRD (Tekton, External Secrets not installed) is not transient: say which.
+      const bool missing_kind = applied.error().isNotFound();
+      return StepResult::failure(missing_kind ? "KindNotInstalled" : "ApplyFailed",
+                                 what + ": " + kind + " " + (ns.empty() ? "" : ns + "/") + name + ": " +
+                                     applied.error().message,
+                                 true);
+    }
+  }
+  return StepResult::success("Applied", what + " applied");
+}
+
+kube::Result<void> Reconciler::removeIfPresent(const kube::ResourceType& type, const std::string& ns,
+                                               const std::string& name) {
+  auto removed = deps_.client.remove(type, ns, name, {.propagation = kube::PropagationPolicy::kBackground});
+  if (!removed && !removed.error().isNotFound()) return std::move(removed).error();
+  return {};
+}
+
+std::vector<kube::runtime::ObjectPtr> Reconciler::repoBindingsOf(const api::Organization& org) const {
+  std::vector<kube::runtime::ObjectPtr> bindings;
+  for (const auto& binding : deps_.repo_bindings.store().list()) {
+    const auto spec = binding->find("spec");
+    if (spec != binding->end() && spec->is_object() && spec->value("aphexOrg", "") == org.metadata.name) {
+      bindings.push_back(binding);
+    }
+  }
+  return bindings;
+}
+
+// The pipeline namespaces of the org's Ready RepoBindings, sorted so that the EventListener's
+// list (and so its hash) does not change with informer order.
+std::vector<std::string> Reconciler::repoNamespaces(const api::Organization& org) const {
+  std::set<std::string> namespaces;
+  for (const auto& binding : repoBindingsOf(org)) {
+    const auto status = binding->find("status");
+    if (status == binding->end() || !status->is_object()) continue;
+    const std::string ns = status->value("pipelineNamespace", "");
+    bool ready = false;
+    for (const auto& condition : status->value("conditions", Json::array())) {
+      if (condition.value("type", "") == "Ready" && condition.value("status", "") == "True") ready = true;
+    }
+    if (ready && !ns.empty()) namespaces.insert(ns);
+  }
+  return {namespaces.begin(), namespaces.end()};
+}
+
+namespace {
+
+// The resourceVersion makes the merge patch conditional: a list is replaced whole, so a
+// concurrent change to it must fail (409) rather than be overwritten.
+kube::Result<void> patchFinalizers(kube::Client& client, const Json& live, Json finalizers) {
+  const Json patch{{"metadata", {{"finalizers", std::move(finalizers)},
+                                 {"resourceVersion", live["metadata"].value("resourceVersion", "")}}}};
+  auto patched = client.mergePatch(api::kOrganizations, live["metadata"].value("namespace", ""),
+                                   live["metadata"].value("name", ""), patch);
+  if (!patched && !patched.error().isNotFound()) return std::move(patched).error();
+  return {};
+}
+
+}  // namespace
+
+kube::Result<void> Reconciler::addFinalizer(const Json& live) {
+  Json finalizers = live["metadata"].value("finalizers", Json::array());
+  finalizers.push_back(std::string(kFinalizer));
+  return patchFinalizers(deps_.client, live, std::move(finalizers));
+}
+
+kube::Result<void> Reconciler::removeFinalizer(const Json& live) {
+  Json finalizers = Json::array();
+  for (const auto& finalizer : live["metadata"].value("finalizers", Json::array())) {
+    if (finalizer != kFinalizer) finalizers.push_back(finalizer);
+  }
+  return patchFinalizers(deps_.client, live, std::move(finalizers));
+}
+
+Outcome Reconciler::writeStatus(Pass& pass, Outcome outcome) {
+  pass.status.observed_generation = pass.org.metadata.generation;
+  if (!pass.status.phase) pass.status.phase = pass.allReady() ? api::Phase::kReady : api::Phase::kProvisioning;
+  auto written = applier_.applyStatus(api::kOrganizations, api::toJson(pass.status), *pass.live);
+  if (!written) {
+    deps_.logger.warn("status write failed", {{"organization", pass.key()}, {"error", written.error().message}});
+    return Retry{"writing status: " + written.error().message};
+  }
+  if (written->written) recordTransitions(pass);
+  return outcome;
+}
+
+// One Event per condition whose status changed in this pass: Normal when it became True,
+// Warning otherwise. Repeats are aggregated by the recorder.
+void Reconciler::recordTransitions(const Pass& pass) {
+  const auto regarding = kube::runtime::ObjectReference::of(*pass.live);
+  for (const auto& condition : pass.status.conditions) {
+    const api::Condition* before = api::findCondition(pass.previous_conditions, condition.type);
+    if (before != nullptr && before->status == condition.status && before->reason == condition.reason) continue;
+    const std::string note = condition.type + ": " + condition.message;
+    if (condition.status == api::ConditionStatus::kTrue) {
+      deps_.events.normal(regarding, condition.reason, "Reconcile", note);
+    } else {
+      deps_.events.warning(regarding, condition.reason, "Reconcile", note);
+    }
+  }
+}
+
+Outcome Reconciler::finalize(Pass& pass) {
+  if (!pass.org.metadata.hasFinalizer(kFinalizer)) return Done{};
+  pass.status.phase = api::Phase::kTerminating;
+  if (pass.org.status.phase != api::Phase::kTerminating) {
+    // Say so at once: the steps below may wait on RepoBindings, Cloudflare or the namespace.
+    pass.set(cond::kReady, StepResult::failure("Deleting", "cleaning up before the Organization goes", false));
+    if (auto written = applier_.applyStatus(api::kOrganizations, api::toJson(pass.status), *pass.live); !written) {
+      return Retry{"writing status: " + written.error().message};
+    }
+  }
+  // 1. The org's RepoBindings first; their own finalizers clean up what they made.
+  const auto bindings = repoBindingsOf(pass.org);
+  for (const auto& binding : bindings) {
+    const auto& metadata = (*binding)["metadata"];
+    if (metadata.contains("deletionTimestamp")) continue;
+    if (auto removed = removeIfPresent(api::kRepoBindings, metadata.value("namespace", ""), metadata.value("name", ""));
+        !removed) {
+      return Retry{"deleting RepoBinding: " + removed.error().message};
+    }
+  }
+  if (!bindings.empty()) {
+    pass.set(cond::kReady, StepResult::failure("DeletingRepoBindings",
+                                               "waiting for " + std::to_string(bindings.size()) + " RepoBinding(s) to go",
+                                               false));
+    return writeStatus(pass, RequeueAfter{kWaitInterval});
+  }
+  // 2. Cloudflare: DNS record, connections, tunnel.
+  if (const StepResult tunnel = removeOtherExposures(pass, api::ExposureMode::kNone); !tunnel.ok) {
+    pass.set(cond::kExposureReady, tunnel);
+    pass.set(cond::kReady, StepResult::failure("CleanupFailed", tunnel.message, true));
+    return writeStatus(pass, Retry{tunnel.message});
+  }
+  // 3. Cluster-scoped objects, which no namespace deletion reaches.
+  for (const auto& [type, name] : {std::pair{res::kClusterSecretStores, clusterSecretStoreName(pass.org)},
+                                   std::pair{res::kClusterRoleBindings, eventListenerBindingName(pass.org)}}) {
+    if (auto removed = removeIfPresent(type, "", name); !removed) {
+      return Retry{"deleting " + type.plural + "/" + name + ": " + removed.error().message};
+    }
+  }
+  // 4. The namespace, and everything in it; the finalizer stays until it is gone, so that an
+  // Organization of the same name created right after does not meet a terminating namespace.
+  const std::string ns = api::organizationNamespace(pass.org.metadata.name);
+  auto gone = deps_.client.get(res::kNamespaces, "", ns);
+  if (gone) {
+    if (auto removed = removeIfPresent(res::kNamespaces, "", ns); !removed) {
+      return Retry{"deleting namespace " + ns + ": " + removed.error().message};
+    }
+    pass.set(cond::kReady, StepResult::failure("DeletingNamespace", "waiting for namespace " + ns + " to go", false));
+    return writeStatus(pass, RequeueAfter{kWaitInterval});
+  }
+  if (!gone.error().isNotFound()) return Retry{"reading namespace " + ns + ": " + gone.error().message};
+  if (auto removed = removeFinalizer(*pass.live); !removed) return Retry{removed.error().message};
+  deps_.logger.info("organization cleaned up", {{"organization", pass.key()}});
+  return Done{};
+}
+
+}  // namespace aphex::organization

@@ -1,0 +1,91 @@
+// aphex-controller: connects to the API server, registers Aphex's controllers with a runtime
+// Manager and runs it until SIGTERM.
+#include <unistd.h>
+
+#include <array>
+#include <string>
+
+#include "aphex-controller/options.h"
+#include "aphex/controllers.h"
+#include "kube/client.h"
+#include "kube/config.h"
+#include "runtime/events.h"
+#include "runtime/log.h"
+#include "runtime/manager.h"
+#include "runtime/metrics.h"
+#include "runtime/signals.h"
+
+namespace {
+
+namespace rt = kube::runtime;
+
+std::string defaultIdentity() {
+  std::array<char, 256> host{};
+  if (gethostname(host.data(), host.size() - 1) != 0) host = {'a', 'p', 'h', 'e', 'x'};
+  return std::string(host.data()) + "_" + std::to_string(getpid());
+}
+
+void configureLogging(const aphex::cmd::ControllerFlags& flags) {
+  rt::setDefaultLogger(rt::Logger({.level = rt::parseLogLevel(flags.log_level).value_or(rt::LogLevel::kInfo),
+                                   .format = rt::parseLogFormat(flags.log_format).value_or(rt::LogFormat::kJson)}));
+}
+
+rt::ManagerOptions managerOptions(const aphex::cmd::ControllerFlags& flags, const std::string& identity) {
+  rt::ManagerOptions options{.probes = {.metrics_address = flags.metrics_address, .probe_address = flags.probe_address}};
+  if (flags.leader_elect) {
+    options.leader_election = rt::LeaderElectionOptions{.lease_namespace = flags.leader_election_namespace,
+                                                        .lease_name = flags.leader_election_id,
+                                                        .identity = identity};
+  }
+  return options;
+}
+
+int run(const aphex::cmd::ControllerFlags& flags, std::stop_token stop) {
+  const rt::Logger log = rt::defaultLogger().named("main");
+  auto config = kube::loadDefaultConfig(flags.kubeconfig, flags.context);
+  if (!config) {
+    log.error("no usable cluster configuration", {{"error", config.error().message}});
+    return 1;
+  }
+  rt::MetricsRegistry registry;
+  rt::ControllerMetrics metrics(registry);
+  auto client = kube::Client::create(
+      *config, kube::ClientOptions{.on_request = rt::countRestRequests(metrics, rt::hostOfServer(config->server))});
+  if (!client) {
+    log.error("cannot create the API client", {{"error", client.error().message}});
+    return 1;
+  }
+  const std::string identity = flags.identity.empty() ? defaultIdentity() : flags.identity;
+  auto manager = rt::Manager::create(**client, rt::realClock(), registry, managerOptions(flags, identity));
+  if (!manager) {
+    log.error("invalid manager options", {{"error", manager.error().message}});
+    return 1;
+  }
+  rt::EventRecorder events(**client, rt::realClock(),
+                           {.reporting_controller = "aphex.io/aphex-controller", .reporting_instance = identity});
+  const auto controllers = aphex::addControllers(**manager, flags.config, events,
+                                                 {.organization_concurrency = flags.organization_concurrency});
+  log.info("starting", {{"server", config->server}, {"identity", identity},
+                        {"platform_namespace", flags.config.platform_namespace},
+                        {"leader_election", flags.leader_elect}});
+  const auto result = (*manager)->run(stop);
+  events.flush();
+  if (!result) {
+    log.error("stopped", {{"error", result.error().message}});
+    return 1;
+  }
+  log.info("stopped cleanly");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Before any thread exists: every later thread inherits the blocked signals.
+  rt::ShutdownSignals signals;
+  int exit_code = 0;
+  auto flags = aphex::cmd::parseFlags(argc, argv, exit_code);
+  if (!flags) return exit_code;
+  configureLogging(*flags);
+  return run(*flags, signals.token());
+}

@@ -1,0 +1,97 @@
+#include "aphex-controller/options.h"
+
+#include <CLI/CLI.hpp>
+
+namespace aphex::cmd {
+namespace {
+
+void addConnectionFlags(CLI::App& app, ControllerFlags& flags) {
+  app.add_option("--kubeconfig", flags.kubeconfig, "kubeconfig file; default $KUBECONFIG, then in-cluster")
+      ->envname("KUBECONFIG");
+  app.add_option("--context", flags.context, "kubeconfig context; default its current-context");
+}
+
+void addPlatformFlags(CLI::App& app, ControllerFlags& flags) {
+  ControllerConfig& config = flags.config;
+  app.add_option("--platform-namespace", config.platform_namespace,
+                 "namespace of Organizations and of the Cloudflare token Secret")
+      ->envname("APHEX_PLATFORM_NAMESPACE")->capture_default_str();
+  app.add_option("--public-domain", config.public_domain,
+                 "domain of the webhook hosts, <organization>.<domain>; needed for Ingress and CloudflareTunnel")
+      ->envname("APHEX_PUBLIC_DOMAIN");
+  app.add_option("--default-exposure", flags.default_exposure,
+                 "exposure of Organizations that choose none")
+      ->envname("APHEX_DEFAULT_EXPOSURE")->check(CLI::IsMember({"CloudflareTunnel", "Ingress", "None"}))
+      ->capture_default_str();
+  app.add_option("--ingress-class", config.ingress_class, "IngressClass of webhook Ingresses; default the cluster's")
+      ->envname("APHEX_INGRESS_CLASS");
+  app.add_option("--ingress-cluster-issuer", config.ingress_cluster_issuer,
+                 "cert-manager ClusterIssuer for webhook Ingress TLS; empty: no TLS section")
+      ->envname("APHEX_INGRESS_CLUSTER_ISSUER");
+}
+
+void addCloudflareFlags(CLI::App& app, ControllerFlags& flags) {
+  CloudflareSettings& cloudflare = flags.config.cloudflare;
+  app.add_option("--cloudflare-account-id", cloudflare.account_id, "Cloudflare account that owns the tunnels")
+      ->envname("APHEX_CLOUDFLARE_ACCOUNT_ID");
+  app.add_option("--cloudflare-zone-id", cloudflare.zone_id, "Cloudflare zone of the public domain")
+      ->envname("APHEX_CLOUDFLARE_ZONE_ID");
+  app.add_option("--cloudflare-token-secret", cloudflare.token_secret_name,
+                 "Secret in the platform namespace holding the Cloudflare API token")
+      ->envname("APHEX_CLOUDFLARE_TOKEN_SECRET")->capture_default_str();
+  app.add_option("--cloudflare-token-key", cloudflare.token_secret_key, "key of the token in that Secret")
+      ->envname("APHEX_CLOUDFLARE_TOKEN_KEY")->capture_default_str();
+  app.add_option("--cloudflare-api-url", cloudflare.api_base_url, "Cloudflare API v4 base URL")
+      ->envname("APHEX_CLOUDFLARE_API_URL")->capture_default_str();
+  app.add_option("--cloudflared-image", flags.config.cloudflared_image, "cloudflared image (pin a version)")
+      ->envname("APHEX_CLOUDFLARED_IMAGE")->capture_default_str();
+}
+
+void addRuntimeFlags(CLI::App& app, ControllerFlags& flags) {
+  app.add_flag("--leader-elect,!--no-leader-elect", flags.leader_elect,
+               "elect a leader on a Lease so that only one replica reconciles")
+      ->envname("APHEX_LEADER_ELECT")->capture_default_str();
+  app.add_option("--leader-election-id", flags.leader_election_id, "name of the Lease")
+      ->envname("APHEX_LEADER_ELECTION_ID")->capture_default_str();
+  app.add_option("--leader-election-namespace", flags.leader_election_namespace,
+                 "namespace of the Lease; default the platform namespace")
+      ->envname("APHEX_LEADER_ELECTION_NAMESPACE");
+  app.add_option("--identity", flags.identity, "this replica's name in the Lease; default $POD_NAME or host_pid")
+      ->envname("POD_NAME");
+  app.add_option("--metrics-bind-address", flags.metrics_address, "address of /metrics; empty: off")
+      ->envname("APHEX_METRICS_BIND_ADDRESS")->capture_default_str();
+  app.add_option("--health-probe-bind-address", flags.probe_address, "address of /healthz and /readyz; empty: off")
+      ->envname("APHEX_HEALTH_PROBE_BIND_ADDRESS")->capture_default_str();
+  app.add_option("--organization-concurrency", flags.organization_concurrency,
+                 "Organizations reconciled at once")
+      ->envname("APHEX_ORGANIZATION_CONCURRENCY")->check(CLI::Range(1, 64))->capture_default_str();
+  app.add_option("--log-level", flags.log_level, "debug, info, warn or error")
+      ->envname("APHEX_LOG_LEVEL")->check(CLI::IsMember({"debug", "info", "warn", "error"}))->capture_default_str();
+  app.add_option("--log-format", flags.log_format, "json or text")
+      ->envname("APHEX_LOG_FORMAT")->check(CLI::IsMember({"json", "text"}))->capture_default_str();
+}
+
+}  // namespace
+
+kube::Result<ControllerFlags> parseFlags(int argc, char** argv, int& exit_code) {
+  ControllerFlags flags;
+  CLI::App app{"aphex-controller: turns Organizations and RepoBindings into everything a team needs.\n"
+               "Every flag can also be set by the environment variable shown next to it."};
+  app.get_formatter()->column_width(44);
+  addConnectionFlags(app, flags);
+  addPlatformFlags(app, flags);
+  addCloudflareFlags(app, flags);
+  addRuntimeFlags(app, flags);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    exit_code = app.exit(error);
+    return kube::configError(error.what());
+  }
+  const auto mode = api::parseExposureMode(flags.default_exposure);
+  flags.config.default_exposure = mode.value_or(api::ExposureMode::kNone);
+  if (flags.leader_election_namespace.empty()) flags.leader_election_namespace = flags.config.platform_namespace;
+  return flags;
+}
+
+}  // namespace aphex::cmd

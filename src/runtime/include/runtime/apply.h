@@ -1,0 +1,68 @@
+// Server-side apply that costs nothing when nothing changed.
+//
+// A controller that applies every child on every reconcile sends a PATCH per child per pass even
+// when the server ends up changing nothing: at a thousand objects that is steady write traffic
+// for no effect. The Applier compares the desired object with the live one from an informer's
+// cache first and applies only when they differ. "Differ" means either
+//  - the intent changed: a hash of the desired object, stored in an annotation on every apply,
+//    no longer matches (this catches fields the controller stopped setting, which a comparison of
+//    present fields cannot see), or
+//  - the live object drifted: some field of the desired object is missing or has another value
+//    (someone edited or deleted what the controller owns).
+// Fields others add (server defaults, other managers) never count as a difference.
+//
+// Thread safety: apply() may be called concurrently; the Applier holds no mutable state.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "kube/client.h"
+#include "kube/result.h"
+
+namespace kube::runtime {
+
+// Whether every field of `desired` is in `live` with the same value. Objects are compared key by
+// key (extra keys in `live` are fine); arrays must have the same length and match element-wise,
+// since a list with an extra entry is a different list; scalars must be equal.
+bool containsAll(const Json& live, const Json& desired);
+
+// A short, stable digest of `object` (SHA-256 of its compact JSON, 16 hex digits).
+std::string intentHash(const Json& object);
+
+struct ApplierOptions {
+  std::string field_manager;
+  std::string hash_annotation;  // e.g. "example.com/applied-hash"
+};
+
+struct Applied {
+  Json object;           // what the server returned, or the live object when nothing was sent
+  bool written = false;  // whether a request was sent
+};
+
+class Applier {
+ public:
+  Applier(Client& client, ApplierOptions options) : client_(client), options_(std::move(options)) {}
+
+  // Applies `desired` (apiVersion, kind, metadata.name[, namespace], and only the fields this
+  // manager owns) unless `live` — the cached object, or nullptr when there is none — already
+  // matches it.
+  Result<Applied> apply(const ResourceType& type, Json desired, const Json* live) const;
+  // Applies `status` to the status subresource of the object `live` unless live.status equals it.
+  // Equality, not containment: the status belongs to this manager alone, so a field it no longer
+  // reports must go. `live` must be the current object (its apiVersion, kind, name, namespace).
+  Result<Applied> applyStatus(const ResourceType& type, const Json& status, const Json& live) const;
+
+  // Whether `live` carries the hash of `desired` and contains all of it.
+  bool upToDate(const Json& desired, const Json* live) const;
+  // `desired` with the hash annotation added.
+  Json withHash(Json desired) const;
+
+  const ApplierOptions& options() const { return options_; }
+
+ private:
+  Client& client_;
+  ApplierOptions options_;
+};
+
+}  // namespace kube::runtime
