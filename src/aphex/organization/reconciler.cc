@@ -13,14 +13,10 @@ namespace {
 using kube::Json;
 using kube::runtime::Done;
 using kube::runtime::Outcome;
-using kube::runtime::RequeueAfter;
 using kube::runtime::Retry;
 using kube::runtime::Terminal;
 namespace res = aphex::resources;
 namespace cond = api::organization_condition;
-
-// How often a pass that waits on something outside the controller's watch looks again.
-constexpr auto kWaitInterval = std::chrono::seconds(5);
 
 }  // namespace
 
@@ -250,62 +246,6 @@ void Reconciler::recordTransitions(const Pass& pass) {
       deps_.events.warning(regarding, condition.reason, "Reconcile", note);
     }
   }
-}
-
-Outcome Reconciler::finalize(Pass& pass) {
-  if (!pass.org.metadata.hasFinalizer(kFinalizer)) return Done{};
-  pass.status.phase = api::Phase::kTerminating;
-  if (pass.org.status.phase != api::Phase::kTerminating) {
-    // Say so at once: the steps below may wait on RepoBindings, Cloudflare or the namespace.
-    pass.set(cond::kReady, StepResult::failure("Deleting", "cleaning up before the Organization goes", false));
-    if (auto written = applier_.applyStatus(api::kOrganizations, api::toJson(pass.status), *pass.live); !written) {
-      return Retry{"writing status: " + written.error().message};
-    }
-  }
-  // 1. The org's RepoBindings first; their own finalizers clean up what they made.
-  const auto bindings = repoBindingsOf(pass.org);
-  for (const auto& binding : bindings) {
-    const auto& metadata = (*binding)["metadata"];
-    if (metadata.contains("deletionTimestamp")) continue;
-    if (auto removed = removeIfPresent(api::kRepoBindings, metadata.value("namespace", ""), metadata.value("name", ""));
-        !removed) {
-      return Retry{"deleting RepoBinding: " + removed.error().message};
-    }
-  }
-  if (!bindings.empty()) {
-    pass.set(cond::kReady, StepResult::failure("DeletingRepoBindings",
-                                               "waiting for " + std::to_string(bindings.size()) + " RepoBinding(s) to go",
-                                               false));
-    return writeStatus(pass, RequeueAfter{kWaitInterval});
-  }
-  // 2. Cloudflare: DNS record, connections, tunnel.
-  if (const StepResult tunnel = removeOtherExposures(pass, api::ExposureMode::kNone); !tunnel.ok) {
-    pass.set(cond::kExposureReady, tunnel);
-    pass.set(cond::kReady, StepResult::failure("CleanupFailed", tunnel.message, true));
-    return writeStatus(pass, Retry{tunnel.message});
-  }
-  // 3. Cluster-scoped objects, which no namespace deletion reaches.
-  for (const auto& [type, name] : {std::pair{res::kClusterSecretStores, clusterSecretStoreName(pass.org)},
-                                   std::pair{res::kClusterRoleBindings, eventListenerBindingName(pass.org)}}) {
-    if (auto removed = removeIfPresent(type, "", name); !removed) {
-      return Retry{"deleting " + type.plural + "/" + name + ": " + removed.error().message};
-    }
-  }
-  // 4. The namespace, and everything in it; the finalizer stays until it is gone, so that an
-  // Organization of the same name created right after does not meet a terminating namespace.
-  const std::string ns = api::organizationNamespace(pass.org.metadata.name);
-  auto gone = deps_.client.get(res::kNamespaces, "", ns);
-  if (gone) {
-    if (auto removed = removeIfPresent(res::kNamespaces, "", ns); !removed) {
-      return Retry{"deleting namespace " + ns + ": " + removed.error().message};
-    }
-    pass.set(cond::kReady, StepResult::failure("DeletingNamespace", "waiting for namespace " + ns + " to go", false));
-    return writeStatus(pass, RequeueAfter{kWaitInterval});
-  }
-  if (!gone.error().isNotFound()) return Retry{"reading namespace " + ns + ": " + gone.error().message};
-  if (auto removed = removeFinalizer(*pass.live); !removed) return Retry{removed.error().message};
-  deps_.logger.info("organization cleaned up", {{"organization", pass.key()}});
-  return Done{};
 }
 
 }  // namespace aphex::organization

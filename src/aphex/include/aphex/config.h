@@ -18,6 +18,35 @@ struct CloudflareSettings {
   std::string token_secret_key = "token";
 };
 
+// The guardrails of every pipeline namespace: its ResourceQuota `tenant-quota` (the namespace's
+// total) and LimitRange `tenant-limits` (per container). Quantities must be in the canonical form
+// the API server stores ("4", "500m", "8Gi", not "4000m" or "0.5"): the live object is compared
+// with these strings, and another spelling of the same amount would be rewritten on every pass.
+// An empty quantity leaves that entry out.
+struct TenantLimits {
+  // ResourceQuota: what all pods of the namespace may request and use together. Requests of 4
+  // CPUs and 8 GiB fit a few parallel builds; limits at twice that allow bursts.
+  std::string requests_cpu = "4";
+  std::string requests_memory = "8Gi";
+  std::string limits_cpu = "8";
+  std::string limits_memory = "16Gi";
+  // Running pods (finished ones do not count): a PipelineRun holds one pod per running task, plus
+  // whatever the team deploys into its namespace.
+  int pods = 50;
+  // Volume claims and their storage: Tekton workspaces and deployed state.
+  int persistent_volume_claims = 20;
+  std::string requests_storage = "50Gi";
+  // LimitRange: what a container without its own resources gets, so that the quota above (which
+  // needs requests and limits on every pod) never refuses a Tekton step that declares none.
+  std::string default_request_cpu = "100m";
+  std::string default_request_memory = "128Mi";
+  std::string default_limit_cpu = "500m";
+  std::string default_limit_memory = "512Mi";
+  // The most one container may ask for, so that one step cannot take the whole quota.
+  std::string max_cpu = "2";
+  std::string max_memory = "4Gi";
+};
+
 struct ControllerConfig {
   std::string platform_namespace{api::kDefaultPlatformNamespace};
   // Webhook hosts are <organization>.<public_domain>; required for the Ingress and
@@ -29,6 +58,10 @@ struct ControllerConfig {
   std::string ingress_cluster_issuer;  // cert-manager ClusterIssuer for the Ingress's TLS; empty: no TLS
   // Pinned: a tag such as "latest" would change what runs without a change here.
   std::string cloudflared_image = "docker.io/cloudflare/cloudflared:2025.2.0";
+  // Where Argo CD runs and reads AppProjects from.
+  std::string argocd_namespace = "argocd";
+  // Quota and limits of every pipeline namespace.
+  TenantLimits tenant_limits;
 };
 
 }  // namespace aphex

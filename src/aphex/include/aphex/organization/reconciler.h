@@ -82,6 +82,11 @@ class Reconciler {
 
   kube::runtime::Outcome provision(Pass& pass);
   kube::runtime::Outcome finalize(Pass& pass);
+  // The steps of finalize(), in order; each returns an outcome when the pass must end there.
+  std::optional<kube::runtime::Outcome> markTerminating(Pass& pass);
+  std::optional<kube::runtime::Outcome> deleteRepoBindings(Pass& pass);
+  std::optional<kube::runtime::Outcome> deleteOutsideTheNamespace(Pass& pass);
+  std::optional<kube::runtime::Outcome> deleteNamespace(Pass& pass);
   kube::Result<void> addFinalizer(const kube::Json& live);
   kube::Result<void> removeFinalizer(const kube::Json& live);
 

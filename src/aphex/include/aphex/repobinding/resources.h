@@ -1,0 +1,25 @@
+// The kinds only a RepoBinding writes, and where they live in the REST API. The kinds the
+// Organization writes too (namespaces, secrets, service accounts, RBAC) are in aphex/common.
+#pragma once
+
+#include "kube/client.h"
+
+namespace aphex::repobinding::resources {
+
+using kube::ResourceType;
+
+inline const ResourceType kPipelines{.group = "tekton.dev", .version = "v1", .plural = "pipelines", .namespaced = true};
+inline const ResourceType kResourceQuotas{.group = "", .version = "v1", .plural = "resourcequotas", .namespaced = true};
+inline const ResourceType kLimitRanges{.group = "", .version = "v1", .plural = "limitranges", .namespaced = true};
+inline const ResourceType kNetworkPolicies{
+    .group = "networking.k8s.io", .version = "v1", .plural = "networkpolicies", .namespaced = true};
+inline const ResourceType kAppProjects{
+    .group = "argoproj.io", .version = "v1alpha1", .plural = "appprojects", .namespaced = true};
+inline const ResourceType kTriggers{
+    .group = "triggers.tekton.dev", .version = "v1beta1", .plural = "triggers", .namespaced = true};
+inline const ResourceType kTriggerBindings{
+    .group = "triggers.tekton.dev", .version = "v1beta1", .plural = "triggerbindings", .namespaced = true};
+inline const ResourceType kTriggerTemplates{
+    .group = "triggers.tekton.dev", .version = "v1beta1", .plural = "triggertemplates", .namespaced = true};
+
+}  // namespace aphex::repobinding::resources

@@ -1,0 +1,414 @@
+#include "aphex/repobinding/children.h"
+
+#include <cstdio>
+
+#include "aphex/api/organization.h"
+#include "aphex/common/labels.h"
+#include "aphex/common/resources.h"
+#include "aphex/repobinding/resources.h"
+#include "kube/base64.h"
+
+namespace aphex::repobinding {
+namespace {
+
+using kube::Json;
+namespace res = aphex::resources;
+namespace rb_res = aphex::repobinding::resources;
+
+constexpr std::string_view kRbacGroup = "rbac.authorization.k8s.io";
+
+const std::string& pipelineName(const api::RepoBinding& binding) { return binding.spec.pipeline_name; }
+
+Json labelsFor(const api::RepoBinding& binding) {
+  return standardLabels(binding.spec.aphex_org, binding.spec.pipeline_name);
+}
+
+// metadata for an object in the pipeline namespace.
+Json meta(const api::RepoBinding& binding, std::string_view name) {
+  return childMetadata(name, pipelineName(binding), labelsFor(binding));
+}
+
+Json rule(std::vector<std::string> groups, std::vector<std::string> resources, std::vector<std::string> verbs) {
+  return {{"apiGroups", groups}, {"resources", resources}, {"verbs", verbs}};
+}
+
+Json roleRef(std::string_view kind, std::string_view name) {
+  return {{"apiGroup", std::string(kRbacGroup)}, {"kind", std::string(kind)}, {"name", std::string(name)}};
+}
+
+Json serviceAccountSubject(std::string_view name, std::string_view ns) {
+  return {{"kind", "ServiceAccount"}, {"name", std::string(name)}, {"namespace", std::string(ns)}};
+}
+
+// Adds `key: quantity` unless the quantity is empty (configured away).
+void putQuantity(Json& map, const char* key, const std::string& quantity) {
+  if (!quantity.empty()) map[key] = quantity;
+}
+
+std::string repositoryUrl(const api::RepoBinding& binding) {
+  return "https://github.com/" + api::repositoryFullName(binding.spec);
+}
+
+// The namespaces of the organization's pipelines: labelled for the organization by us and
+// carrying a pipeline label. The organization's own namespace has no pipeline label, so it is not
+// among them.
+Json orgPipelineNamespaces(const api::RepoBinding& binding) {
+  return {{"matchLabels",
+           {{std::string(kManagedByLabel), std::string(kManagedByValue)},
+            {std::string(kOrganizationLabel), binding.spec.aphex_org}}},
+          {"matchExpressions", Json::array({{{"key", std::string(kPipelineLabel)}, {"operator", "Exists"}}})}};
+}
+
+// Ends in -<digits>.
+bool hasNumericSuffix(std::string_view name) {
+  const auto dash = name.rfind('-');
+  if (dash == std::string_view::npos || dash + 1 == name.size()) return false;
+  return name.substr(dash + 1).find_first_not_of("0123456789") == std::string_view::npos;
+}
+
+}  // namespace
+
+std::string organizationNamespace(const api::RepoBinding& binding) {
+  return api::organizationNamespace(binding.spec.aphex_org);
+}
+
+std::string githubWebhookSettingsUrl(const api::RepoBinding& binding) {
+  return api::githubWebhookSettingsUrl(binding.spec);
+}
+
+std::string celStringLiteral(std::string_view text) {
+  std::string literal = "'";
+  for (const char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    switch (c) {
+      case '\'': literal += "\\'"; break;
+      case '\\': literal += "\\\\"; break;
+      case '\n': literal += "\\n"; break;
+      case '\r': literal += "\\r"; break;
+      case '\t': literal += "\\t"; break;
+      default:
+        if (u < 0x20 || u == 0x7f) {
+          char escaped[8];
+          std::snprintf(escaped, sizeof escaped, "\\x%02x", static_cast<unsigned>(u));
+          literal += escaped;
+        } else {
+          literal += c;
+        }
+    }
+  }
+  literal += '\'';
+  return literal;
+}
+
+std::string celFilter(const api::RepoBinding& binding) {
+  return "body.repository.full_name == " + celStringLiteral(api::repositoryFullName(binding.spec)) +
+         " && body.ref == " + celStringLiteral("refs/heads/" + binding.spec.branch);
+}
+
+std::string terraformSecretSuffix(const api::RepoBinding& binding) {
+  if (hasNumericSuffix(pipelineName(binding))) return pipelineName(binding) + "-state";
+  return pipelineName(binding);
+}
+
+std::string terraformBackendConfig(const api::RepoBinding& binding) {
+  // Pipeline names are DNS labels, so they need no quoting inside an HCL string.
+  return "terraform {\n"
+         "  backend \"kubernetes\" {\n"
+         "    secret_suffix     = \"" + terraformSecretSuffix(binding) + "\"\n"
+         "    namespace         = \"" + pipelineName(binding) + "\"\n"
+         "    in_cluster_config = true\n"
+         "  }\n"
+         "}\n";
+}
+
+// ---- NamespaceReady ---------------------------------------------------------------------------
+
+Json namespaceObject(const api::RepoBinding& binding) {
+  Json labels = labelsFor(binding);
+  // As for the organization's namespace: baseline is enforced (build tools that run as root still
+  // work), restricted is warned and audited so teams see what to tighten.
+  labels["pod-security.kubernetes.io/enforce"] = "baseline";
+  labels["pod-security.kubernetes.io/warn"] = "restricted";
+  labels["pod-security.kubernetes.io/audit"] = "restricted";
+  return object("v1", "Namespace", childMetadata(pipelineName(binding), "", labels));
+}
+
+std::vector<Child> namespaceChildren(const api::RepoBinding& binding) {
+  return {{res::kNamespaces, namespaceObject(binding)}};
+}
+
+// ---- PipelineReady ----------------------------------------------------------------------------
+
+kube::Result<Json> pipeline(const api::RepoBinding& binding) {
+  auto parsed = api::parsePipelineSpec(binding.spec.pipeline_spec);
+  if (!parsed) return std::move(parsed).error();
+  const Json& source = parsed.value();
+  // Only what the team may decide: its labels, annotations and spec. Server-owned metadata
+  // (uid, resourceVersion, ownerReferences...) pasted from `kubectl get -o yaml`, another
+  // name or namespace, and any status are left out.
+  Json metadata = meta(binding, pipelineName(binding));
+  const Json* source_meta = source.contains("metadata") && source["metadata"].is_object() ? &source["metadata"] : nullptr;
+  if (source_meta != nullptr && source_meta->contains("labels") && (*source_meta)["labels"].is_object()) {
+    Json labels = (*source_meta)["labels"];
+    // Ours win: the organization and pipeline labels decide what the controller and the
+    // EventListener select.
+    labels.update(labelsFor(binding));
+    metadata["labels"] = std::move(labels);
+  }
+  if (source_meta != nullptr && source_meta->contains("annotations") && (*source_meta)["annotations"].is_object() &&
+      !(*source_meta)["annotations"].empty()) {
+    metadata["annotations"] = (*source_meta)["annotations"];
+  }
+  Json result = object("tekton.dev/v1", "Pipeline", std::move(metadata));
+  result["spec"] = source["spec"];
+  return result;
+}
+
+kube::Result<std::vector<Child>> pipelineChildren(const api::RepoBinding& binding) {
+  auto built = pipeline(binding);
+  if (!built) return std::move(built).error();
+  return std::vector<Child>{{rb_res::kPipelines, std::move(built).value()}};
+}
+
+// ---- AccessReady ------------------------------------------------------------------------------
+
+Json runnerRole(const api::RepoBinding& binding) {
+  Json role = object("rbac.authorization.k8s.io/v1", "Role", meta(binding, kRunnerRole));
+  // Everything here is namespaced and limited to the pipeline namespace by being a Role; nothing
+  // reads or writes outside it, and no rule uses `*`.
+  role["rules"] = Json::array({
+      // The org's EventListener, impersonating pipeline-runner, creates the PipelineRun a push
+      // starts; steps that wait for or inspect runs (e.g. with tkn) read them.
+      rule({"tekton.dev"}, {"pipelineruns"}, {"get", "list", "watch", "create"}),
+      rule({"tekton.dev"}, {"taskruns"}, {"get", "list", "watch"}),
+      // Steps that report on a run read its pods and their logs.
+      rule({""}, {"pods"}, {"get", "list", "watch"}),
+      rule({""}, {"pods/log"}, {"get"}),
+      // Terraform's Kubernetes backend (the CDKTF deploy task): state in Secrets
+      // tfstate-<workspace>-<suffix>, listed by label to find workspaces, split and removed as the
+      // state grows and shrinks; its lock is a Lease.
+      rule({""}, {"secrets"}, {"get", "list", "create", "update", "delete"}),
+      rule({"coordination.k8s.io"}, {"leases"}, {"get", "create", "update", "delete"}),
+      // Deploy tasks publish build outputs (image digests, Terraform outputs) as ConfigMaps that
+      // later runs and the team's Applications read.
+      rule({""}, {"configmaps"}, {"get", "list", "watch", "create", "update", "patch", "delete"}),
+      // Deploy tasks manage the team's Argo CD Applications in this namespace ("applications in
+      // any namespace"); the AppProject named after the pipeline confines what they may deploy.
+      rule({"argoproj.io"}, {"applications"}, {"get", "list", "watch", "create", "update", "patch", "delete"}),
+  });
+  return role;
+}
+
+Json impersonationBinding(const api::RepoBinding& binding) {
+  Json result = object("rbac.authorization.k8s.io/v1", "RoleBinding", meta(binding, kImpersonationBinding));
+  // The shipped ClusterRole grants `impersonate` on ServiceAccount pipeline-runner by name; bound
+  // here, it reaches pipeline-runner of this namespace only. Tekton's EventListener creates a
+  // Trigger's resources as the Trigger's ServiceAccount, so the listener itself needs no right to
+  // create PipelineRuns anywhere.
+  result["roleRef"] = roleRef("ClusterRole", kImpersonatorClusterRole);
+  result["subjects"] = Json::array(
+      {serviceAccountSubject(organization::kEventListenerServiceAccount, organizationNamespace(binding))});
+  return result;
+}
+
+std::vector<Child> accessChildren(const api::RepoBinding& binding) {
+  Json account = object("v1", "ServiceAccount", meta(binding, kRunnerServiceAccount));
+  Json runner_binding = object("rbac.authorization.k8s.io/v1", "RoleBinding", meta(binding, kRunnerRole));
+  runner_binding["roleRef"] = roleRef("Role", kRunnerRole);
+  runner_binding["subjects"] = Json::array({serviceAccountSubject(kRunnerServiceAccount, pipelineName(binding))});
+  return {{res::kServiceAccounts, std::move(account)},
+          {res::kRoles, runnerRole(binding)},
+          {res::kRoleBindings, std::move(runner_binding)},
+          {res::kRoleBindings, impersonationBinding(binding)}};
+}
+
+// ---- GuardrailsReady --------------------------------------------------------------------------
+
+Json resourceQuota(const api::RepoBinding& binding, const TenantLimits& limits) {
+  Json hard = Json::object();
+  putQuantity(hard, "requests.cpu", limits.requests_cpu);
+  putQuantity(hard, "requests.memory", limits.requests_memory);
+  putQuantity(hard, "limits.cpu", limits.limits_cpu);
+  putQuantity(hard, "limits.memory", limits.limits_memory);
+  putQuantity(hard, "requests.storage", limits.requests_storage);
+  // Counts are quantities too; the API server returns them as strings.
+  hard["pods"] = std::to_string(limits.pods);
+  hard["persistentvolumeclaims"] = std::to_string(limits.persistent_volume_claims);
+  Json quota = object("v1", "ResourceQuota", meta(binding, kQuotaName));
+  quota["spec"] = {{"hard", std::move(hard)}};
+  return quota;
+}
+
+Json limitRange(const api::RepoBinding& binding, const TenantLimits& limits) {
+  Json container{{"type", "Container"}};
+  Json default_limit = Json::object();
+  putQuantity(default_limit, "cpu", limits.default_limit_cpu);
+  putQuantity(default_limit, "memory", limits.default_limit_memory);
+  Json default_request = Json::object();
+  putQuantity(default_request, "cpu", limits.default_request_cpu);
+  putQuantity(default_request, "memory", limits.default_request_memory);
+  Json max = Json::object();
+  putQuantity(max, "cpu", limits.max_cpu);
+  putQuantity(max, "memory", limits.max_memory);
+  if (!default_limit.empty()) container["default"] = std::move(default_limit);
+  if (!default_request.empty()) container["defaultRequest"] = std::move(default_request);
+  if (!max.empty()) container["max"] = std::move(max);
+  Json range = object("v1", "LimitRange", meta(binding, kLimitRangeName));
+  range["spec"] = {{"limits", Json::array({std::move(container)})}};
+  return range;
+}
+
+Json networkPolicy(const api::RepoBinding& binding, const std::vector<ApiServerEndpoint>& api_servers) {
+  // Who may talk to whom. A pipeline's pods and what the team deploys may reach each other and the
+  // other pipeline namespaces of the same organization (one trust domain), in both directions, so
+  // egress allows what ingress allows. The organization's own namespace is not a peer: its pods
+  // (the EventListener and cloudflared, which face the internet) need no connection into a
+  // pipeline namespace — the listener starts runs through the API server — so a compromised
+  // listener reaches no tenant pod. Other tenants and platform namespaces are denied both ways.
+  const Json peers = Json::array({{{"podSelector", Json::object()}},
+                                  {{"namespaceSelector", orgPipelineNamespaces(binding)}}});
+  Json egress = Json::array();
+  egress.push_back({{"to", peers}});
+  // DNS: cluster DNS runs in kube-system under different labels per distribution, so the
+  // namespace and the port select it.
+  egress.push_back({{"to", Json::array({{{"namespaceSelector",
+                                          {{"matchLabels", {{"kubernetes.io/metadata.name", "kube-system"}}}}}}})},
+                    {"ports", Json::array({{{"protocol", "UDP"}, {"port", 53}}, {{"protocol", "TCP"}, {"port", 53}}})}});
+  // The internet (Git hosts, registries, cloud APIs), but no private or link-local address: pod,
+  // service and node networks live there, and so do cloud metadata endpoints (169.254.169.254).
+  egress.push_back(
+      {{"to", Json::array({{{"ipBlock",
+                             {{"cidr", "0.0.0.0/0"},
+                              {"except", Json::array({"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"})}}}}})}});
+  // The API server, by its real addresses (a private address on most clusters, so the rule above
+  // does not cover it): Terraform's backend and Argo CD Applications are written through it.
+  for (const auto& endpoint : api_servers) {
+    const std::string cidr = endpoint.ip + (endpoint.ip.find(':') != std::string::npos ? "/128" : "/32");
+    egress.push_back({{"to", Json::array({{{"ipBlock", {{"cidr", cidr}}}}})},
+                      {"ports", Json::array({{{"protocol", "TCP"}, {"port", endpoint.port}}})}});
+  }
+  Json policy = object("networking.k8s.io/v1", "NetworkPolicy", meta(binding, kNetworkPolicyName));
+  policy["spec"] = {{"podSelector", Json::object()},
+                    {"policyTypes", Json::array({"Ingress", "Egress"})},
+                    {"ingress", Json::array({{{"from", peers}}})},
+                    {"egress", std::move(egress)}};
+  return policy;
+}
+
+std::vector<Child> guardrailChildren(const api::RepoBinding& binding, const ControllerConfig& config,
+                                     const std::vector<ApiServerEndpoint>& api_servers) {
+  return {{rb_res::kResourceQuotas, resourceQuota(binding, config.tenant_limits)},
+          {rb_res::kLimitRanges, limitRange(binding, config.tenant_limits)},
+          {rb_res::kNetworkPolicies, networkPolicy(binding, api_servers)}};
+}
+
+// ---- GitOpsReady ------------------------------------------------------------------------------
+
+Json appProject(const api::RepoBinding& binding, const ControllerConfig& config) {
+  const std::string& ns = pipelineName(binding);
+  Json project = object("argoproj.io/v1alpha1", "AppProject",
+                        childMetadata(ns, config.argocd_namespace, labelsFor(binding)));
+  project["spec"] = {
+      {"description", "Aphex pipeline " + ns + " of organization " + binding.spec.aphex_org + ": " +
+                          api::repositoryFullName(binding.spec)},
+      // This repository only, as GitHub spells its clone URL and without .git.
+      {"sourceRepos", Json::array({repositoryUrl(binding) + ".git", repositoryUrl(binding)})},
+      // This namespace of this cluster only.
+      {"destinations", Json::array({{{"server", std::string(kInClusterServer)}, {"namespace", ns}}})},
+      // Applications of this project live in the pipeline namespace and nowhere else.
+      {"sourceNamespaces", Json::array({ns})},
+      // Empty: no cluster-scoped kind at all.
+      {"clusterResourceWhitelist", Json::array()},
+      // The guardrails are the platform's, and so is RBAC: Argo CD syncs with its own, powerful
+      // account, so a RoleBinding synced from the repository could hand the team's accounts the
+      // right to remove the network policy.
+      {"namespaceResourceBlacklist", Json::array({{{"group", ""}, {"kind", "ResourceQuota"}},
+                                                  {{"group", ""}, {"kind", "LimitRange"}},
+                                                  {{"group", "networking.k8s.io"}, {"kind", "NetworkPolicy"}},
+                                                  {{"group", std::string(kRbacGroup)}, {"kind", "RoleBinding"}}})}};
+  return project;
+}
+
+Json terraformBackendSecret(const api::RepoBinding& binding) {
+  Json secret = object("v1", "Secret", meta(binding, kTerraformBackendSecret));
+  secret["type"] = "Opaque";
+  // `data`, not `stringData`: the server stores only `data`, and the comparison with the cached
+  // Secret must see the same field.
+  secret["data"] = {{std::string(kTerraformBackendKey), kube::base64Encode(terraformBackendConfig(binding))}};
+  return secret;
+}
+
+std::vector<Child> gitOpsChildren(const api::RepoBinding& binding, const ControllerConfig& config) {
+  return {{rb_res::kAppProjects, appProject(binding, config)}, {res::kSecrets, terraformBackendSecret(binding)}};
+}
+
+// ---- TriggerReady -----------------------------------------------------------------------------
+
+Json triggerBinding(const api::RepoBinding& binding) {
+  // From GitHub's push event. Header names as Go canonicalizes them (X-Github-Event, not
+  // X-GitHub-Event): Tekton looks them up case-sensitively.
+  const std::pair<const char*, std::string> values[] = {
+      {"git-url", "$(body.repository.clone_url)"},
+      {"git-revision", "$(body.after)"},
+      {"repo-full-name", "$(body.repository.full_name)"},
+      {"event-type", "$(header.X-Github-Event)"},
+      {"event-id", "$(header.X-Github-Delivery)"},
+      {"triggered-at", "$(body.head_commit.timestamp)"},
+      {"org-name", binding.spec.aphex_org},
+  };
+  Json params = Json::array();
+  for (const auto& [name, value] : values) params.push_back({{"name", name}, {"value", value}});
+  Json result = object("triggers.tekton.dev/v1beta1", "TriggerBinding", meta(binding, pipelineName(binding)));
+  result["spec"] = {{"params", std::move(params)}};
+  return result;
+}
+
+Json triggerTemplate(const api::RepoBinding& binding) {
+  const std::string& name = pipelineName(binding);
+  Json params = Json::array();
+  Json run_params = Json::array();
+  for (const std::string_view param : kContractParams) {
+    const std::string p(param);
+    Json declared{{"name", p}};
+    // Not every event has them; a run must not fail for their absence.
+    if (p == "triggered-at" || p == "org-name") declared["default"] = "";
+    params.push_back(std::move(declared));
+    run_params.push_back({{"name", p}, {"value", "$(tt.params." + p + ")"}});
+  }
+  // No namespace: Tekton creates it in the Trigger's namespace, as pipeline-runner, which may
+  // create PipelineRuns there and nowhere else. The organization and pipeline labels (not
+  // managed-by: runs are not the controller's to cache or prune) let them be found per pipeline.
+  Json run_labels{{std::string(kOrganizationLabel), binding.spec.aphex_org}, {std::string(kPipelineLabel), name}};
+  const Json run{{"apiVersion", "tekton.dev/v1"},
+                 {"kind", "PipelineRun"},
+                 {"metadata", {{"generateName", name + "-"}, {"labels", std::move(run_labels)}}},
+                 {"spec",
+                  {{"pipelineRef", {{"name", name}}},
+                   {"params", std::move(run_params)},
+                   {"taskRunTemplate", {{"serviceAccountName", std::string(kRunnerServiceAccount)}}}}}};
+  Json result = object("triggers.tekton.dev/v1beta1", "TriggerTemplate", meta(binding, name));
+  result["spec"] = {{"params", std::move(params)}, {"resourcetemplates", Json::array({run})}};
+  return result;
+}
+
+Json trigger(const api::RepoBinding& binding) {
+  const std::string& name = pipelineName(binding);
+  // Labelled for the organization (standard labels), which is what the org's EventListener
+  // selects; its trigger group has already verified GitHub's signature.
+  Json result = object("triggers.tekton.dev/v1beta1", "Trigger", meta(binding, name));
+  const Json cel{{"ref", {{"name", "cel"}, {"kind", "ClusterInterceptor"}}},
+                 {"params", Json::array({{{"name", "filter"}, {"value", celFilter(binding)}}})}};
+  result["spec"] = {{"serviceAccountName", std::string(kRunnerServiceAccount)},
+                    {"interceptors", Json::array({cel})},
+                    {"bindings", Json::array({{{"ref", name}, {"kind", "TriggerBinding"}}})},
+                    {"template", {{"ref", name}}}};
+  return result;
+}
+
+std::vector<Child> triggerChildren(const api::RepoBinding& binding) {
+  return {{rb_res::kTriggerBindings, triggerBinding(binding)},
+          {rb_res::kTriggerTemplates, triggerTemplate(binding)},
+          {rb_res::kTriggers, trigger(binding)}};
+}
+
+}  // namespace aphex::repobinding
