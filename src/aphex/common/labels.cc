@@ -15,6 +15,13 @@ kube::Json childMetadata(std::string_view name, std::string_view ns, const kube:
   return metadata;
 }
 
+kube::Json namespaceWithPodSecurity(std::string_view name, kube::Json labels) {
+  labels["pod-security.kubernetes.io/enforce"] = "baseline";
+  labels["pod-security.kubernetes.io/warn"] = "restricted";
+  labels["pod-security.kubernetes.io/audit"] = "restricted";
+  return object("v1", "Namespace", childMetadata(name, "", labels));
+}
+
 kube::Json object(std::string_view api_version, std::string_view kind, kube::Json metadata) {
   return {{"apiVersion", std::string(api_version)}, {"kind", std::string(kind)}, {"metadata", std::move(metadata)}};
 }

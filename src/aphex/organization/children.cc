@@ -107,15 +107,7 @@ std::string eventListenerBindingName(const api::Organization& org) {
   return std::string(kEventListenerClusterRole) + "-" + orgNamespace(org);
 }
 
-Json namespaceObject(const api::Organization& org) {
-  Json labels = labelsFor(org);
-  // Baseline is enforced (Tekton's EventListener pods meet it); restricted is what everything we
-  // create meets, so violations of it are reported without breaking anything.
-  labels["pod-security.kubernetes.io/enforce"] = "baseline";
-  labels["pod-security.kubernetes.io/warn"] = "restricted";
-  labels["pod-security.kubernetes.io/audit"] = "restricted";
-  return object("v1", "Namespace", childMetadata(orgNamespace(org), "", labels));
-}
+Json namespaceObject(const api::Organization& org) { return namespaceWithPodSecurity(orgNamespace(org), labelsFor(org)); }
 
 Json webhookSecret(const api::Organization& org, std::string_view value, std::string_view rotation) {
   Json secret = object("v1", "Secret", meta(org, kWebhookSecretName, orgNamespace(org)));

@@ -124,13 +124,7 @@ std::string terraformBackendConfig(const api::RepoBinding& binding) {
 // ---- NamespaceReady ---------------------------------------------------------------------------
 
 Json namespaceObject(const api::RepoBinding& binding) {
-  Json labels = labelsFor(binding);
-  // As for the organization's namespace: baseline is enforced (build tools that run as root still
-  // work), restricted is warned and audited so teams see what to tighten.
-  labels["pod-security.kubernetes.io/enforce"] = "baseline";
-  labels["pod-security.kubernetes.io/warn"] = "restricted";
-  labels["pod-security.kubernetes.io/audit"] = "restricted";
-  return object("v1", "Namespace", childMetadata(pipelineName(binding), "", labels));
+  return namespaceWithPodSecurity(pipelineName(binding), labelsFor(binding));
 }
 
 std::vector<Child> namespaceChildren(const api::RepoBinding& binding) {
