@@ -46,10 +46,6 @@ Json Applier::withHash(Json desired) const {
   return desired;
 }
 
-bool Applier::upToDate(const Json& desired, const Json* live) const {
-  return live != nullptr && containsAll(*live, withHash(desired));
-}
-
 Result<Applied> Applier::apply(const ResourceType& type, Json desired, const Json* live) const {
   Json stamped = withHash(std::move(desired));
   if (live != nullptr && containsAll(*live, stamped)) return Applied{.object = *live, .written = false};

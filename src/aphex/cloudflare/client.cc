@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "cloudflare/internal.h"
+#include "kube/client.h"
 
 namespace aphex::cloudflare {
 
@@ -111,7 +112,7 @@ kube::Result<Json> Client::call(const Call& call) {
     }
     std::optional<std::chrono::milliseconds> delay;
     if (response->status == 429) {
-      const auto advice = detail::parseRetryAfter(*response);
+      const auto advice = kube::retryAfter(*response);
       if (!advice) {
         delay = backoff(attempt);
       } else if (*advice <= options_.retry.max_retry_after) {

@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "cloudflare/internal.h"
+#include "kube/client.h"
 
 namespace aphex::cloudflare {
 
@@ -77,7 +78,7 @@ std::string describeAnswer(const kube::HttpResponse& response, const Json& envel
 kube::Error apiError(std::string_view what, const kube::HttpResponse& response, const Json& envelope) {
   const Json errors = errorObjects(envelope);
   Json details = {{"errors", errors}};
-  if (const auto advice = detail::parseRetryAfter(response)) details["retry_after_seconds"] = advice->count();
+  if (const auto advice = kube::retryAfter(response)) details["retry_after_seconds"] = advice->count();
   std::string message = std::string(what) + ": " + describeAnswer(response, envelope, errors) +
                         hintFor(response.status, errors);
   kube::ApiStatus status{.code = static_cast<int>(response.status), .reason = kReason, .message = message,
@@ -117,17 +118,6 @@ kube::Error transportFailure(std::string_view what, kube::Error error) {
 
 kube::Error invalidArgument(std::string_view what, std::string_view problem) {
   return kube::configError(std::string(what) + ": " + std::string(problem));
-}
-
-std::optional<std::chrono::seconds> parseRetryAfter(const kube::HttpResponse& response) {
-  const auto header = response.headers.find("retry-after");
-  if (header == response.headers.end()) return std::nullopt;
-  const std::string& value = header->second;
-  // Cloudflare sends whole seconds; an HTTP date or anything else counts as no advice.
-  if (value.empty() || value.size() > 6 || value.find_first_not_of("0123456789") != std::string::npos) {
-    return std::nullopt;
-  }
-  return std::chrono::seconds(std::stoi(value));
 }
 
 kube::Error redacted(kube::Error error, std::string_view secret) {

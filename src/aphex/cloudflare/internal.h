@@ -29,8 +29,6 @@ kube::Result<kube::Json> decodeEnvelope(std::string_view what, const kube::HttpR
 kube::Error transportFailure(std::string_view what, kube::Error error);
 // An error detected by the client itself (bad arguments).
 kube::Error invalidArgument(std::string_view what, std::string_view problem);
-// Whole seconds from a Retry-After header; nullopt when absent or not a number of seconds.
-std::optional<std::chrono::seconds> parseRetryAfter(const kube::HttpResponse& response);
 // Removes every occurrence of `secret` from the error's message (defence in depth: no code path
 // is known to put the token there).
 kube::Error redacted(kube::Error error, std::string_view secret);

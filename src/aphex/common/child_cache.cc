@@ -6,8 +6,6 @@ void ChildCache::add(const kube::ResourceType& type, const kube::runtime::Inform
   informers_[key(type)] = &informer;
 }
 
-bool ChildCache::has(const kube::ResourceType& type) const { return informers_.contains(key(type)); }
-
 kube::runtime::ObjectPtr ChildCache::get(const kube::ResourceType& type, std::string_view ns,
                                          std::string_view name) const {
   const auto found = informers_.find(key(type));

@@ -38,7 +38,7 @@ std::vector<kube::runtime::Request> Reconciler::organizationsOf(const Json& repo
 }
 
 std::vector<kube::runtime::Request> Reconciler::organizationOfChild(const Json& child) const {
-  const auto& labels = child["metadata"].value("labels", Json::object());
+  const Json labels = child.value("metadata", Json::object()).value("labels", Json::object());
   const std::string org = labels.value(std::string(kOrganizationLabel), "");
   // Children of RepoBindings carry the pipeline label too; they are not the org's to repair.
   if (org.empty() || labels.contains(std::string(kPipelineLabel))) return {};
@@ -66,7 +66,8 @@ Outcome Reconciler::provision(Pass& pass) {
   const api::Organization& org = pass.org;
   pass.status.ns = api::organizationNamespace(org.metadata.name);
   pass.status.webhook_url = webhookUrl(org, deps_.config);
-  pass.status.repo_bindings = static_cast<std::int32_t>(repoBindingsOf(org).size());
+  const auto bindings = repoBindingsOf(org);
+  pass.status.repo_bindings = static_cast<std::int32_t>(bindings.size());
   if (const auto errors = api::validate(org); !errors.empty()) {
     pass.set(cond::kReady, StepResult::failure("InvalidSpec", api::describe(errors), false));
     pass.status.phase = api::Phase::kFailed;
@@ -78,7 +79,7 @@ Outcome Reconciler::provision(Pass& pass) {
     pass.set(cond::kReady, StepResult::failure("NamespaceNotReady", ns.message, ns.retry));
     return writeStatus(pass, Retry{ns.message});
   }
-  pass.set(cond::kWebhookReady, applyWebhook(pass));
+  pass.set(cond::kWebhookReady, applyWebhook(pass, repoNamespaces(bindings)));
   pass.set(cond::kSecretStoreReady, applySecretStore(pass));
   pass.set(cond::kAccessReady, applyAccess(pass));
   pass.set(cond::kExposureReady, applyExposure(pass));
@@ -97,9 +98,8 @@ StepResult Reconciler::applyNamespace(Pass& pass) {
   return StepResult::success("Applied", "namespace " + pass.status.ns + " is ready");
 }
 
-StepResult Reconciler::applyWebhook(Pass& pass) {
+StepResult Reconciler::applyWebhook(Pass& pass, const std::vector<std::string>& namespaces) {
   if (StepResult secret = ensureWebhookSecret(pass); !secret.ok) return secret;
-  const auto namespaces = repoNamespaces(pass.org);
   StepResult applied = applyAll(webhookChildren(pass.org, namespaces), "webhook listener");
   if (!applied.ok) return applied;
   pass.status.webhook_secret_ref = api::SecretKeyRef{.ns = pass.status.ns,
@@ -176,9 +176,9 @@ std::vector<kube::runtime::ObjectPtr> Reconciler::repoBindingsOf(const api::Orga
 
 // The pipeline namespaces of the org's Ready RepoBindings, sorted so that the EventListener's
 // list (and so its hash) does not change with informer order.
-std::vector<std::string> Reconciler::repoNamespaces(const api::Organization& org) const {
+std::vector<std::string> Reconciler::repoNamespaces(const std::vector<kube::runtime::ObjectPtr>& bindings) {
   std::set<std::string> namespaces;
-  for (const auto& binding : repoBindingsOf(org)) {
+  for (const auto& binding : bindings) {
     const auto status = binding->find("status");
     if (status == binding->end() || !status->is_object()) continue;
     const std::string ns = status->value("pipelineNamespace", "");

@@ -44,13 +44,13 @@ void Reconciler::recordNewSecret(const Pass& pass, bool replaced_existing) {
 
 StepResult Reconciler::ensureWebhookSecret(Pass& pass) {
   const std::string& ns = pass.status.ns;
-  const std::string requested = pass.org.metadata.annotations.contains(std::string(api::kRotateWebhookSecretAnnotation))
-                                    ? pass.org.metadata.annotations.at(std::string(api::kRotateWebhookSecretAnnotation))
-                                    : "";
+  const std::string requested = annotation(*pass.live, api::kRotateWebhookSecretAnnotation);
+  const auto needs_new_value = [&requested](const Json& secret) {
+    return secretValue(secret).empty() || annotation(secret, kRotationAnnotation) != requested;
+  };
   Json current = nullptr;
   if (const auto cached = deps_.children.get(resources::kSecrets, ns, kWebhookSecretName)) current = *cached;
-  const bool looks_stale = secretValue(current).empty() || annotation(current, kRotationAnnotation) != requested;
-  if (looks_stale) {
+  if (needs_new_value(current)) {
     // The cache may not have seen our own last write yet; making a second secret because of
     // that would break every webhook configured with the first. Ask the server.
     auto fetched = deps_.client.get(resources::kSecrets, ns, kWebhookSecretName);
@@ -60,9 +60,8 @@ StepResult Reconciler::ensureWebhookSecret(Pass& pass) {
       return StepResult::failure("SecretUnreadable", "reading the webhook secret: " + fetched.error().message, true);
     }
   }
-  std::string value = secretValue(current);
-  const bool generate = value.empty() || annotation(current, kRotationAnnotation) != requested;
-  if (generate) value = randomHex(kWebhookSecretBytes);
+  const bool generate = needs_new_value(current);
+  const std::string value = generate ? randomHex(kWebhookSecretBytes) : secretValue(current);
   auto applied = applier_.apply(resources::kSecrets, webhookSecret(pass.org, value, requested),
                                 current.is_null() ? nullptr : &current);
   if (!applied) return StepResult::failure("ApplyFailed", "webhook secret: " + applied.error().message, true);

@@ -133,7 +133,7 @@ class ManagerIntegration : public ::testing::Test {
   ScopedNamespace ns_{*admin_, "it-manager"};
 };
 
-TEST_F(ManagerIntegration, ReadyOnlyAfterSyncReconcilesAndExportsMetrics) {
+TEST_F(ManagerIntegration, ReconcilesOnceSyncedAndExportsMetrics) {
   const std::string label = uniqueName("ready");
   createConfigMaps(label, 3);
   Replica replica(ns_.name(), label, std::nullopt,

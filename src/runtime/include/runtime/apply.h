@@ -53,14 +53,12 @@ class Applier {
   // reports must go. `live` must be the current object (its apiVersion, kind, name, namespace).
   Result<Applied> applyStatus(const ResourceType& type, const Json& status, const Json& live) const;
 
-  // Whether `live` carries the hash of `desired` and contains all of it.
-  bool upToDate(const Json& desired, const Json* live) const;
-  // `desired` with the hash annotation added.
-  Json withHash(Json desired) const;
-
   const ApplierOptions& options() const { return options_; }
 
  private:
+  // `desired` with the hash annotation added.
+  Json withHash(Json desired) const;
+
   Client& client_;
   ApplierOptions options_;
 };

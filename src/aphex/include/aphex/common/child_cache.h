@@ -18,7 +18,6 @@ namespace aphex {
 class ChildCache {
  public:
   void add(const kube::ResourceType& type, const kube::runtime::Informer& informer);
-  bool has(const kube::ResourceType& type) const;
   // The cached object, or nullptr when it does not exist (or its kind is not cached).
   kube::runtime::ObjectPtr get(const kube::ResourceType& type, std::string_view ns, std::string_view name) const;
   // Every cached object of `type` whose label `label` has `value`.

@@ -91,7 +91,7 @@ class Reconciler {
   kube::Result<void> removeFinalizer(const kube::Json& live);
 
   StepResult applyNamespace(Pass& pass);
-  StepResult applyWebhook(Pass& pass);
+  StepResult applyWebhook(Pass& pass, const std::vector<std::string>& repo_namespaces);
   StepResult ensureWebhookSecret(Pass& pass);
   void recordNewSecret(const Pass& pass, bool replaced_existing);
   StepResult applySecretStore(Pass& pass);
@@ -105,7 +105,8 @@ class Reconciler {
 
   StepResult applyAll(const std::vector<Child>& children, const std::string& what);
   kube::Result<void> removeIfPresent(const kube::ResourceType& type, const std::string& ns, const std::string& name);
-  std::vector<std::string> repoNamespaces(const api::Organization& org) const;
+  // The pipeline namespaces of the Ready ones among `bindings`, sorted.
+  static std::vector<std::string> repoNamespaces(const std::vector<kube::runtime::ObjectPtr>& bindings);
   std::vector<kube::runtime::ObjectPtr> repoBindingsOf(const api::Organization& org) const;
   kube::runtime::Outcome writeStatus(Pass& pass, kube::runtime::Outcome outcome);
   void recordTransitions(const Pass& pass);
