@@ -3,14 +3,17 @@
 # local Kubernetes control plane; `kind` and `k3s` are the real-cluster paths.
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-LOCAL_CLUSTER_NAME="aphex"
-PLATFORM_NAMESPACE="platform-system"
+# Output, dry runs and the cluster functions the deployments share (ROOT, PLATFORM_NAMESPACE,
+# FIELD_MANAGER, quote, run, step, info, die, …).
+# shellcheck source=platform/deployments/bootstrap-lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/platform/deployments/bootstrap-lib.sh"
+
+LOCAL_CLUSTER_NAME="${APHEX_LOCAL_CLUSTER_NAME:-aphex}"
 CONTROLLER="aphex-controller"            # the binary, its ServiceAccount and its RBAC objects
-EXAMPLE_ORG="acme"
-FIELD_MANAGER="aphex-bootstrap"
-BUILD_DIR="build/default"                # of the CMake preset 'default', relative to ROOT
-CONTROLLER_BIN="$BUILD_DIR/src/cmd/aphex-controller"
+EXAMPLE_ORG="acme"                       # the names in platform/examples
+EXAMPLE_BINDING="app1"
+EXAMPLE_KNOWLEDGE_BASE="acme-docs"
+CONTROLLER_BIN="build/default/src/cmd/aphex-controller"   # of the CMake preset 'default'
 # The same state folder as scripts/local-cluster; the controller's files go into the cluster's.
 STATE_DIR="${APHEX_STATE_DIR:-${XDG_STATE_HOME:-$HOME/.local/state}/aphex}"
 CLUSTER_DIR="$STATE_DIR/clusters/$LOCAL_CLUSTER_NAME"
@@ -19,15 +22,19 @@ TOKEN_DURATION_HOURS=24
 
 usage() {
   cat <<'EOF'
-Usage: ./bootstrap.sh --deployment local|kind|k3s [--down] [--dry-run] [--show-secrets]
+Usage: ./bootstrap.sh --deployment local|kind|k3s [OPTIONS]
 
   --deployment local  build aphex-controller, start a local Kubernetes control plane (etcd,
                       kube-apiserver, kube-controller-manager as processes), install the CRDs,
                       run the controller under its ServiceAccount with the shipped RBAC, and
                       create the example Organization, RepoBinding and KnowledgeBase
                       (platform/examples). Running it again starts only what is not running.
-  --deployment kind   install the platform into a kind cluster (Argo CD, then GitOps)
-  --deployment k3s    install the platform into a k3s cluster (Argo CD, then GitOps)
+  --deployment kind   a kind cluster on this machine's Docker with Argo CD, which then
+                      installs the platform from Git (platform/deployments/kind)
+  --deployment k3s    k3s on this machine (as root) with Argo CD, which then installs the
+                      platform from Git (platform/deployments/k3s)
+
+Options of --deployment local:
   --down              stop the controller and the control plane that --deployment local
                       started, and remove their data
   --dry-run           print every step and command without running any
@@ -35,57 +42,58 @@ Usage: ./bootstrap.sh --deployment local|kind|k3s [--down] [--dry-run] [--show-s
                       the command that reads it)
   -h, --help          this text
 
-Environment:
+Options of kind and k3s (all of them: ./bootstrap.sh --deployment kind|k3s --help):
+  --repo-url URL, --revision REV   the Git source Argo CD syncs the platform from
+  --controller-image REF           a published controller image instead of a local build
+  --down, --dry-run, --show-secrets
+  kind: --cluster-name NAME, --http-port PORT, --https-port PORT, --node-image IMAGE
+  k3s:  --k3s-version VERSION; the Cloudflare API token from CLOUDFLARE_API_TOKEN or a prompt
+
+Environment of --deployment local:
   APHEX_STATE_DIR                 where the cluster and the controller keep their state
                                   (default: ~/.local/state/aphex, as scripts/local-cluster)
+  APHEX_LOCAL_CLUSTER_NAME        name of the local cluster (default: aphex)
+  APHEX_CONTROLLER_METRICS_PORT   preferred loopback port of the controller's /metrics
+                                  (default: 18080; a free one is picked when it is taken)
+  APHEX_CONTROLLER_PROBE_PORT     preferred loopback port of /healthz and /readyz (default: 18081)
   APHEX_CONTROLLER_READY_TIMEOUT  seconds to wait for the controller's /readyz (default: 90)
   CMAKE_BUILD_PARALLEL_LEVEL      parallel jobs for building the controller
 EOF
 }
 
+# --deployment picks the deployment; kind and k3s get every other argument (their scripts parse
+# them), local's are parsed here.
 deployment=""
+args=()
+while (($#)); do
+  case "$1" in
+    --deployment) (($# >= 2)) || die "--deployment needs a value: local, kind or k3s"; deployment="$2"; shift ;;
+    --deployment=*) deployment="${1#*=}" ;;
+    *) args+=("$1") ;;
+  esac
+  shift
+done
+case "$deployment" in
+  kind|k3s) exec "$ROOT/platform/deployments/$deployment/bootstrap.sh" "${args[@]}" ;;
+  local|"") ;;
+  *) echo "bootstrap.sh: --deployment must be local, kind or k3s, not '$deployment'" >&2; exit 2 ;;
+esac
+
 down=false
 dry_run=false
 show_secrets=false
-while (($#)); do
-  case "$1" in
-    --deployment) deployment="${2:-}"; shift ;;
-    --deployment=*) deployment="${1#*=}" ;;
+for arg in "${args[@]}"; do
+  case "$arg" in
     --down) down=true ;;
     --dry-run) dry_run=true ;;
     --show-secrets) show_secrets=true ;;
     -h|--help) usage; exit 0 ;;
-    *) echo "bootstrap.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
+    *) echo "bootstrap.sh: unknown option '$arg' (see --help)" >&2; exit 2 ;;
   esac
-  shift
 done
-
-START_SECONDS=$SECONDS
-
-# quote ARG...: the arguments as a shell would need them typed, for printing.
-quote() {
-  local arg out=() q="'"
-  for arg in "$@"; do
-    if [[ "$arg" =~ ^[A-Za-z0-9_./:=@%+,-]+$ ]]; then
-      out+=("$arg")
-    else
-      out+=("$q${arg//$q/$q\\$q$q}$q")
-    fi
-  done
-  printf '%s' "${out[*]}"
-}
-
-# run CMD...: runs a command, or with --dry-run prints it.
-run() {
-  if $dry_run; then
-    printf '    $ %s\n' "$(quote "$@")"
-  else
-    "$@"
-  fi
-}
-step() { printf '==> [%3ds] %s\n' "$((SECONDS - START_SECONDS))" "$*"; }
-info() { printf '    %s\n' "$*"; }
-die() { printf 'bootstrap.sh: error: %s\n' "$*" >&2; exit 1; }
+[[ -n "$deployment" ]] || { usage >&2; exit 2; }
+[[ "$LOCAL_CLUSTER_NAME" =~ ^[a-z0-9][a-z0-9-]{0,39}$ ]] \
+  || die "APHEX_LOCAL_CLUSTER_NAME must be a lowercase DNS label, not '$LOCAL_CLUSTER_NAME'"
 
 # --- the controller process -------------------------------------------------------------------
 
@@ -202,8 +210,8 @@ EOF
 }
 
 start_controller() {
-  METRICS_PORT="$(pick_port 18080)"
-  PROBE_PORT="$(pick_port 18081 "$METRICS_PORT")"
+  METRICS_PORT="$(pick_port "${APHEX_CONTROLLER_METRICS_PORT:-18080}")"
+  PROBE_PORT="$(pick_port "${APHEX_CONTROLLER_PROBE_PORT:-18081}" "$METRICS_PORT")"
   printf 'METRICS_PORT=%s\nPROBE_PORT=%s\n' "$METRICS_PORT" "$PROBE_PORT" >"$CONTROLLER_ENV"
   [[ -f "$CONTROLLER_LOG" ]] && mv -f "$CONTROLLER_LOG" "$CONTROLLER_LOG.previous"
   # Its own session, so that --down can stop it (and anything it starts) by the recorded pid.
@@ -213,39 +221,6 @@ start_controller() {
     --log-format text >"$CONTROLLER_LOG" 2>&1 </dev/null &
   echo $! >"$CONTROLLER_PID_FILE"
   info "started $CONTROLLER (pid $!), logging to $CONTROLLER_LOG"
-}
-
-# --- building ---------------------------------------------------------------------------------
-
-# Waits while another ninja builds in our build folder (two builds in one folder corrupt it).
-wait_for_other_builds() {
-  local pid cwd waited=0 busy
-  [[ -d "$BUILD_DIR" ]] || return 0
-  while :; do
-    busy=""
-    for pid in $(pgrep -x ninja 2>/dev/null || true); do
-      cwd="$(readlink "/proc/$pid/cwd" 2>/dev/null || true)"
-      [[ "$cwd" == "$ROOT/$BUILD_DIR" ]] && busy="$pid"
-    done
-    [[ -n "$busy" ]] || return 0
-    ((waited % 30 == 0)) && info "another build runs in $BUILD_DIR (ninja pid $busy); waiting for it (${waited}s)"
-    sleep 5; waited=$((waited + 5))
-  done
-}
-
-build_controller() {
-  if $dry_run; then
-    info "(configure only when $BUILD_DIR is not configured yet)"
-    run cmake --preset default
-    run cmake --build --preset default --target "$CONTROLLER"
-    return
-  fi
-  wait_for_other_builds
-  if [[ ! -f "$BUILD_DIR/CMakeCache.txt" ]]; then
-    run cmake --preset default
-  fi
-  run cmake --build --preset default --target "$CONTROLLER"
-  [[ -x "$CONTROLLER_BIN" ]] || die "the build did not produce $CONTROLLER_BIN"
 }
 
 # --- the steps --------------------------------------------------------------------------------
@@ -275,7 +250,11 @@ deploy_local() {
   run "${cluster[@]}" build
 
   step "building $CONTROLLER (CMake preset 'default')"
-  build_controller
+  if $dry_run; then
+    scripts/build-controller --no-deps --dry-run
+  else
+    scripts/build-controller --no-deps
+  fi
 
   step "starting the local control plane '$LOCAL_CLUSTER_NAME'"
   if $dry_run; then
@@ -297,17 +276,22 @@ deploy_local() {
   step "installing the CRDs: Tekton, Argo CD, External Secrets, cert-manager and Aphex's own (aphex.io)"
   run "${cluster[@]}" crds
 
-  step "creating namespace $PLATFORM_NAMESPACE, ServiceAccount $CONTROLLER and the controller's RBAC"
+  # argocd: where the RepoBindings' AppProjects go (no Argo CD runs locally; its CRDs do).
+  step "creating namespaces $PLATFORM_NAMESPACE and $ARGOCD_NAMESPACE, ServiceAccount $CONTROLLER and the controller's RBAC"
   if $dry_run; then
     info "(each only when it does not exist yet)"
     run "${kubectl[@]}" create namespace "$PLATFORM_NAMESPACE"
+    run "${kubectl[@]}" create namespace "$ARGOCD_NAMESPACE"
     run "${kubectl[@]}" create serviceaccount "$CONTROLLER" -n "$PLATFORM_NAMESPACE"
   else
-    if "${kubectl[@]}" get namespace "$PLATFORM_NAMESPACE" >/dev/null 2>&1; then
-      info "namespace $PLATFORM_NAMESPACE exists"
-    else
-      "${kubectl[@]}" create namespace "$PLATFORM_NAMESPACE" | sed 's/^/    /'
-    fi
+    local ns
+    for ns in "$PLATFORM_NAMESPACE" "$ARGOCD_NAMESPACE"; do
+      if "${kubectl[@]}" get namespace "$ns" >/dev/null 2>&1; then
+        info "namespace $ns exists"
+      else
+        "${kubectl[@]}" create namespace "$ns" | sed 's/^/    /'
+      fi
+    done
     if "${kubectl[@]}" get serviceaccount "$CONTROLLER" -n "$PLATFORM_NAMESPACE" >/dev/null 2>&1; then
       info "serviceaccount $PLATFORM_NAMESPACE/$CONTROLLER exists"
     else
@@ -374,15 +358,10 @@ deploy_local() {
     fi
   done
 
-  step "waiting for Organization $EXAMPLE_ORG to be Ready"
-  if $dry_run; then
-    run "${kubectl[@]}" wait --for=condition=Ready "organization/$EXAMPLE_ORG" -n "$PLATFORM_NAMESPACE" --timeout=120s
-  elif ! "${kubectl[@]}" wait --for=condition=Ready "organization/$EXAMPLE_ORG" -n "$PLATFORM_NAMESPACE" \
-      --timeout=120s >/dev/null; then
-    "${kubectl[@]}" get organization "$EXAMPLE_ORG" -n "$PLATFORM_NAMESPACE" \
-      -o 'jsonpath={range .status.conditions[*]}    {.type}={.status} {.reason}: {.message}{"\n"}{end}' >&2 || true
-    die "Organization $EXAMPLE_ORG is not Ready after 120s; see its conditions above and the controller's log: $CONTROLLER_LOG"
-  fi
+  local example
+  for example in "organization/$EXAMPLE_ORG" "repobinding/$EXAMPLE_BINDING" "knowledgebase/$EXAMPLE_KNOWLEDGE_BASE"; do
+    wait_ready "$example"
+  done
   step "done in $((SECONDS - START_SECONDS))s"
 
   if $dry_run; then
@@ -393,10 +372,32 @@ deploy_local() {
   print_summary
 }
 
+# wait_ready KIND/NAME: waits for the example's Ready condition; on a timeout prints its
+# conditions and stops.
+wait_ready() {
+  local kubectl=("$KUBECTL" --kubeconfig "$ADMIN_KUBECONFIG")
+  step "waiting for ${1%%/*} ${1#*/} to be Ready"
+  if $dry_run; then
+    run "${kubectl[@]}" wait --for=condition=Ready "$1" -n "$PLATFORM_NAMESPACE" --timeout=120s
+  elif ! "${kubectl[@]}" wait --for=condition=Ready "$1" -n "$PLATFORM_NAMESPACE" --timeout=120s >/dev/null; then
+    "${kubectl[@]}" get "$1" -n "$PLATFORM_NAMESPACE" \
+      -o 'jsonpath={range .status.conditions[*]}    {.type}={.status} {.reason}: {.message}{"\n"}{end}' >&2 || true
+    die "$1 is not Ready after 120s; see its conditions above and the controller's log: $CONTROLLER_LOG"
+  fi
+}
+
 print_summary() {
+  # The environment that chose this cluster, for the command that stops it.
+  local STOP_ENV=""
+  [[ -n "${APHEX_STATE_DIR:-}" ]] && STOP_ENV+="APHEX_STATE_DIR=$(quote "$APHEX_STATE_DIR") "
+  [[ "$LOCAL_CLUSTER_NAME" != aphex ]] && STOP_ENV+="APHEX_LOCAL_CLUSTER_NAME=$LOCAL_CLUSTER_NAME "
   local org=("$KUBECTL" --kubeconfig "$ADMIN_KUBECONFIG" get organization "$EXAMPLE_ORG" -n "$PLATFORM_NAMESPACE")
   local url org_ns secret_ns secret_name secret_key read_secret
   url="$("${org[@]}" -o 'jsonpath={.status.webhookURL}')"
+  local binding=("$KUBECTL" --kubeconfig "$ADMIN_KUBECONFIG" get repobinding "$EXAMPLE_BINDING" -n "$PLATFORM_NAMESPACE")
+  local binding_ns settings_url
+  binding_ns="$("${binding[@]}" -o 'jsonpath={.status.pipelineNamespace}')"
+  settings_url="$("${binding[@]}" -o 'jsonpath={.status.githubWebhookSettingsURL}')"
   org_ns="$("${org[@]}" -o 'jsonpath={.status.namespace}')"
   secret_ns="$("${org[@]}" -o 'jsonpath={.status.webhookSecretRef.namespace}')"
   secret_name="$("${org[@]}" -o 'jsonpath={.status.webhookSecretRef.name}')"
@@ -417,22 +418,16 @@ EOF
     printf '                   (not printed; add --show-secrets to print it)\n'
   fi
   cat <<EOF
-  RepoBinding:     $PLATFORM_NAMESPACE/app1 and KnowledgeBase $PLATFORM_NAMESPACE/acme-docs were accepted by
-                   the API server; they stay without status until their controllers exist (docs/roadmap.md)
+  RepoBinding:     $PLATFORM_NAMESPACE/$EXAMPLE_BINDING is Ready: pipeline namespace $binding_ns
+                   add the webhook on GitHub at $settings_url
+  KnowledgeBase:   $PLATFORM_NAMESPACE/$EXAMPLE_KNOWLEDGE_BASE is Ready (ConfigMap $EXAMPLE_KNOWLEDGE_BASE-repos)
   admin:           export KUBECONFIG=$ADMIN_KUBECONFIG
   kubectl:         $KUBECTL
   controller:      pid $(cat "$CONTROLLER_PID_FILE"), log $CONTROLLER_LOG
   metrics:         http://127.0.0.1:$METRICS_PORT/metrics
   health:          http://127.0.0.1:$PROBE_PORT/healthz  http://127.0.0.1:$PROBE_PORT/readyz
-  stop it all:     ./bootstrap.sh --deployment local --down
+  stop it all:     ${STOP_ENV}./bootstrap.sh --deployment local --down
 EOF
 }
 
-case "$deployment" in
-  local) deploy_local ;;
-  kind|k3s)
-    echo "bootstrap.sh: --deployment $deployment is not yet available in this version; see docs/roadmap.md" >&2
-    exit 3 ;;
-  "") usage >&2; exit 2 ;;
-  *) echo "bootstrap.sh: --deployment must be local, kind or k3s, not '$deployment'" >&2; exit 2 ;;
-esac
+deploy_local

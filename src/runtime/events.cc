@@ -203,7 +203,7 @@ void EventRecorder::record(const ObjectReference& regarding, EventDetails detail
   {
     std::lock_guard guard(mutex_);
     if (stopping_ || queue_.size() >= options_.queue_size) {
-      ++dropped_;
+      countDropped(1, stopping_);
       return;
     }
     queue_.push_back(std::move(occurrence));
@@ -237,7 +237,7 @@ void EventRecorder::run(std::stop_token stop) {
       queued_.wait(lock, stop, [this] { return !queue_.empty(); });
       if (stop.stop_requested()) {
         stopping_ = true;
-        dropped_ += queue_.size();
+        countDropped(queue_.size(), true);
         done_ += queue_.size();
         queue_.clear();
         finished_.notify_all();
@@ -285,8 +285,22 @@ bool EventRecorder::writeOnce(const EventOccurrence& occurrence) {
   return true;
 }
 
+// Dropping is how the recorder protects reconcilers from a slow API server, but it must not go
+// unseen: counted, exported when a counter is given, and logged on the first and every 100th drop
+// of a full queue.
+void EventRecorder::countDropped(std::uint64_t count, bool stopping) {
+  if (count == 0) return;
+  const std::uint64_t before = dropped_.fetch_add(count);
+  if (options_.dropped_total != nullptr) options_.dropped_total->inc(static_cast<double>(count));
+  if (!stopping && (before == 0 || (before + count) / 100 != before / 100)) {
+    logger_.warn("event queue full: events dropped", {{"dropped_total", std::to_string(before + count)},
+                                                      {"queue_size", std::to_string(options_.queue_size)}});
+  }
+}
+
 void EventRecorder::fail(const EventOccurrence& occurrence, std::string_view verb, const kube::Error& error) {
   ++failed_;
+  if (options_.failed_total != nullptr) options_.failed_total->inc();
   logger_.warn("cannot write event", {{"verb", verb},
                                       {"namespace", occurrence.regarding.ns},
                                       {"name", occurrence.regarding.name},

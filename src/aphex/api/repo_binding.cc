@@ -1,5 +1,7 @@
 #include "aphex/api/repo_binding.h"
 
+#include <set>
+
 #include "aphex/api/group.h"
 #include "aphex/api/organization.h"
 #include "aphex/api/validation.h"
@@ -63,6 +65,31 @@ kube::Json toJson(const RepoBindingStatus& status) {
   return out;
 }
 
+namespace {
+
+// What is wrong with spec.params against the contract, or "" when every required param is there.
+std::string missingContractParams(const kube::Json& spec) {
+  std::set<std::string, std::less<>> declared;
+  if (const auto params = spec.find("params"); params != spec.end()) {
+    if (!params->is_array()) return "pipelineSpec.spec.params must be a list of {name, type} entries";
+    for (const auto& param : *params) {
+      if (param.is_object() && param.contains("name") && param["name"].is_string()) {
+        declared.insert(param["name"].get<std::string>());
+      }
+    }
+  }
+  std::string missing;
+  for (const std::string_view name : kRequiredPipelineParams) {
+    if (declared.contains(name)) continue;
+    missing += (missing.empty() ? "" : ", ") + std::string(name);
+  }
+  if (missing.empty()) return missing;
+  return "pipelineSpec.spec.params must declare the parameters of the pipeline contract " +
+         std::string(kDefaultTemplateRef) + "; missing: " + missing;
+}
+
+}  // namespace
+
 kube::Result<kube::Json> parsePipelineSpec(std::string_view text) {
   const auto invalid = [](std::string message) {
     return kube::Error{.kind = kube::ErrorKind::kDecode, .message = std::move(message), .status = {}};
@@ -88,6 +115,7 @@ kube::Result<kube::Json> parsePipelineSpec(std::string_view text) {
   }
   const auto spec = pipeline.find("spec");
   if (spec == pipeline.end() || !spec->is_object()) return invalid("pipelineSpec.spec must be an object");
+  if (auto missing = missingContractParams(*spec); !missing.empty()) return invalid(std::move(missing));
   return pipeline;
 }
 
@@ -133,8 +161,9 @@ std::vector<FieldError> validate(const RepoBinding& binding) {
     add("spec.pipelineName", "\"" + spec.pipeline_name + "\" is reserved: kube-*, org-* and the platform's namespaces "
                              "cannot be pipeline namespaces");
   }
-  if (!isDnsLabel(spec.template_ref)) {
-    add("spec.templateRef", "must be a DNS label such as run-pipeline-v1, not \"" + spec.template_ref + "\"");
+  if (spec.template_ref != kDefaultTemplateRef) {
+    add("spec.templateRef", "\"" + spec.template_ref + "\" is not a pipeline contract this controller provides; use " +
+                            std::string(kDefaultTemplateRef));
   }
   if (auto pipeline = parsePipelineSpec(spec.pipeline_spec); !pipeline) {
     add("spec.pipelineSpec", pipeline.error().message);

@@ -34,10 +34,12 @@ std::vector<std::string_view> split(std::string_view text, char separator) {
   return parts;
 }
 
-// The platform's own namespaces (design.md §3); pipeline namespaces must never be one of them.
-constexpr std::array<std::string_view, 8> kPlatformNamespaces{
-    "default",     "argocd",       "platform-system", "tekton-pipelines", "tekton-pipelines-resolvers",
-    "auth-system", "cert-manager", "external-secrets"};
+// The platform's own namespaces (design.md §3, and those platform/ deploys into); pipeline
+// namespaces must never be one of them. platform/crds/aphex.io_repobindings.yaml lists the same.
+constexpr std::array<std::string_view, 13> kPlatformNamespaces{
+    "default",          "argocd",        "platform-system", "tekton-pipelines", "tekton-pipelines-resolvers",
+    "auth-system",      "cert-manager",  "external-secrets", "pipeline-catalog", "ingress-nginx",
+    "gateway-system",   "external-dns",  "nvidia-device-plugin"};
 
 }  // namespace
 

@@ -26,7 +26,7 @@ Outcome Reconciler::finalize(Pass& pass) {
   if (auto ended = deleteRepoBindings(pass)) return *ended;
   if (auto ended = deleteOutsideTheNamespace(pass)) return *ended;
   if (auto ended = deleteNamespace(pass)) return *ended;
-  if (auto removed = removeFinalizer(*pass.live); !removed) return Retry{removed.error().message};
+  if (auto removed = writer_.removeFinalizer(api::kOrganizations, *pass.live); !removed) return Retry{removed.error().message};
   deps_.logger.info("organization cleaned up", {{"organization", pass.key()}});
   return Done{};
 }

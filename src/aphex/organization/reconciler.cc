@@ -26,8 +26,8 @@ CloudflareFactory defaultCloudflareFactory() {
 
 Reconciler::Reconciler(ReconcilerDeps deps)
     : deps_(std::move(deps)),
-      applier_(deps_.client, {.field_manager = std::string(kFieldManager),
-                              .hash_annotation = std::string(kAppliedHashAnnotation)}) {}
+      writer_(deps_.client, deps_.children),
+      applier_(writer_.applier()) {}
 
 std::vector<kube::runtime::Request> Reconciler::organizationsOf(const Json& repo_binding) const {
   const auto spec = repo_binding.find("spec");
@@ -57,7 +57,7 @@ Outcome Reconciler::reconcile(const kube::runtime::Request& request, std::stop_t
   Pass pass(live, std::move(*org), deps_.clock.wallNow());
   if (pass.org.metadata.deleting()) return finalize(pass);
   if (!pass.org.metadata.hasFinalizer(kFinalizer)) {
-    if (auto added = addFinalizer(*live); !added) return Retry{added.error().message};
+    if (auto added = writer_.addFinalizer(api::kOrganizations, *live); !added) return Retry{added.error().message};
   }
   return provision(pass);
 }
@@ -83,7 +83,7 @@ Outcome Reconciler::provision(Pass& pass) {
   pass.set(cond::kSecretStoreReady, applySecretStore(pass));
   pass.set(cond::kAccessReady, applyAccess(pass));
   pass.set(cond::kExposureReady, applyExposure(pass));
-  return writeStatus(pass, pass.outcome());
+  return writeStatus(pass, pass.outcome("every part of the organization is ready"));
 }
 
 StepResult Reconciler::applyNamespace(Pass& pass) {
@@ -136,33 +136,6 @@ StepResult Reconciler::applyAccess(Pass& pass) {
                                                   " admin group(s) bound to " + std::string(kAdminClusterRole));
 }
 
-StepResult Reconciler::applyAll(const std::vector<Child>& children, const std::string& what) {
-  for (const auto& child : children) {
-    const auto& metadata = child.object["metadata"];
-    const std::string name = metadata.value("name", "");
-    const std::string ns = metadata.value("namespace", "");
-    const auto live = deps_.children.get(child.type, ns, name);
-    auto applied = applier_.apply(child.type, child.object, live.get());
-    if (!applied) {
-      const std::string kind = child.object.value("kind", "");
-      // A missing CRD (Tekton, External Secrets not installed) is not transient: say which.
-      const bool missing_kind = applied.error().isNotFound();
-      return StepResult::failure(missing_kind ? "KindNotInstalled" : "ApplyFailed",
-                                 what + ": " + kind + " " + (ns.empty() ? "" : ns + "/") + name + ": " +
-                                     applied.error().message,
-                                 true);
-    }
-  }
-  return StepResult::success("Applied", what + " applied");
-}
-
-kube::Result<void> Reconciler::removeIfPresent(const kube::ResourceType& type, const std::string& ns,
-                                               const std::string& name) {
-  auto removed = deps_.client.remove(type, ns, name, {.propagation = kube::PropagationPolicy::kBackground});
-  if (!removed && !removed.error().isNotFound()) return std::move(removed).error();
-  return {};
-}
-
 std::vector<kube::runtime::ObjectPtr> Reconciler::repoBindingsOf(const api::Organization& org) const {
   std::vector<kube::runtime::ObjectPtr> bindings;
   for (const auto& binding : deps_.repo_bindings.store().list()) {
@@ -181,6 +154,8 @@ std::vector<std::string> Reconciler::repoNamespaces(const std::vector<kube::runt
   for (const auto& binding : bindings) {
     const auto status = binding->find("status");
     if (status == binding->end() || !status->is_object()) continue;
+    // A binding being deleted takes no more pushes, whatever its last status said.
+    if ((*binding)["metadata"].contains("deletionTimestamp")) continue;
     const std::string ns = status->value("pipelineNamespace", "");
     bool ready = false;
     for (const auto& condition : status->value("conditions", Json::array())) {
@@ -191,35 +166,6 @@ std::vector<std::string> Reconciler::repoNamespaces(const std::vector<kube::runt
   return {namespaces.begin(), namespaces.end()};
 }
 
-namespace {
-
-// The resourceVersion makes the merge patch conditional: a list is replaced whole, so a
-// concurrent change to it must fail (409) rather than be overwritten.
-kube::Result<void> patchFinalizers(kube::Client& client, const Json& live, Json finalizers) {
-  const Json patch{{"metadata", {{"finalizers", std::move(finalizers)},
-                                 {"resourceVersion", live["metadata"].value("resourceVersion", "")}}}};
-  auto patched = client.mergePatch(api::kOrganizations, live["metadata"].value("namespace", ""),
-                                   live["metadata"].value("name", ""), patch);
-  if (!patched && !patched.error().isNotFound()) return std::move(patched).error();
-  return {};
-}
-
-}  // namespace
-
-kube::Result<void> Reconciler::addFinalizer(const Json& live) {
-  Json finalizers = live["metadata"].value("finalizers", Json::array());
-  finalizers.push_back(std::string(kFinalizer));
-  return patchFinalizers(deps_.client, live, std::move(finalizers));
-}
-
-kube::Result<void> Reconciler::removeFinalizer(const Json& live) {
-  Json finalizers = Json::array();
-  for (const auto& finalizer : live["metadata"].value("finalizers", Json::array())) {
-    if (finalizer != kFinalizer) finalizers.push_back(finalizer);
-  }
-  return patchFinalizers(deps_.client, live, std::move(finalizers));
-}
-
 Outcome Reconciler::writeStatus(Pass& pass, Outcome outcome) {
   pass.status.observed_generation = pass.org.metadata.generation;
   if (!pass.status.phase) pass.status.phase = pass.allReady() ? api::Phase::kReady : api::Phase::kProvisioning;
@@ -228,24 +174,8 @@ Outcome Reconciler::writeStatus(Pass& pass, Outcome outcome) {
     deps_.logger.warn("status write failed", {{"organization", pass.key()}, {"error", written.error().message}});
     return Retry{"writing status: " + written.error().message};
   }
-  if (written->written) recordTransitions(pass);
+  if (written->written) recordTransitions(deps_.events, *pass.live, pass.previous_conditions, pass.status.conditions);
   return outcome;
-}
-
-// One Event per condition whose status changed in this pass: Normal when it became True,
-// Warning otherwise. Repeats are aggregated by the recorder.
-void Reconciler::recordTransitions(const Pass& pass) {
-  const auto regarding = kube::runtime::ObjectReference::of(*pass.live);
-  for (const auto& condition : pass.status.conditions) {
-    const api::Condition* before = api::findCondition(pass.previous_conditions, condition.type);
-    if (before != nullptr && before->status == condition.status && before->reason == condition.reason) continue;
-    const std::string note = condition.type + ": " + condition.message;
-    if (condition.status == api::ConditionStatus::kTrue) {
-      deps_.events.normal(regarding, condition.reason, "Reconcile", note);
-    } else {
-      deps_.events.warning(regarding, condition.reason, "Reconcile", note);
-    }
-  }
 }
 
 }  // namespace aphex::organization

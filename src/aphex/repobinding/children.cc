@@ -23,13 +23,11 @@ Json labelsFor(const api::RepoBinding& binding) {
   return standardLabels(binding.spec.aphex_org, binding.spec.pipeline_name);
 }
 
-// metadata for an object in the pipeline namespace.
-Json meta(const api::RepoBinding& binding, std::string_view name) {
-  return childMetadata(name, pipelineName(binding), labelsFor(binding));
-}
-
-Json rule(std::vector<std::string> groups, std::vector<std::string> resources, std::vector<std::string> verbs) {
-  return {{"apiGroups", groups}, {"resources", resources}, {"verbs", verbs}};
+// metadata for an object in `ns` (the pipeline namespace unless said otherwise).
+Json meta(const api::RepoBinding& binding, std::string_view name, std::string_view ns = {}) {
+  Json metadata = childMetadata(name, ns.empty() ? std::string_view(pipelineName(binding)) : ns, labelsFor(binding));
+  metadata["annotations"] = {{std::string(kRepoBindingAnnotation), bindingKey(binding)}};
+  return metadata;
 }
 
 Json roleRef(std::string_view kind, std::string_view name) {
@@ -59,6 +57,17 @@ Json orgPipelineNamespaces(const api::RepoBinding& binding) {
           {"matchExpressions", Json::array({{{"key", std::string(kPipelineLabel)}, {"operator", "Exists"}}})}};
 }
 
+// Whether the team's Pipeline declares the contract's workspace `source`: runs bind it only then,
+// so a Pipeline without it gets no volume it would not use.
+bool declaresSourceWorkspace(const api::RepoBinding& binding) {
+  auto parsed = api::parsePipelineSpec(binding.spec.pipeline_spec);
+  if (!parsed) return false;
+  for (const auto& workspace : parsed.value()["spec"].value("workspaces", Json::array())) {
+    if (workspace.is_object() && workspace.value("name", "") == kSourceWorkspace) return true;
+  }
+  return false;
+}
+
 // Ends in -<digits>.
 bool hasNumericSuffix(std::string_view name) {
   const auto dash = name.rfind('-');
@@ -67,6 +76,18 @@ bool hasNumericSuffix(std::string_view name) {
 }
 
 }  // namespace
+
+std::string bindingKey(const api::RepoBinding& binding) {
+  return binding.metadata.ns + "/" + binding.metadata.name;
+}
+
+const std::vector<kube::ResourceType>& childKinds() {
+  static const std::vector<kube::ResourceType> kinds{
+      res::kNamespaces,           res::kSecrets,           res::kServiceAccounts,      res::kRoleBindings,
+      rb_res::kPipelines,         rb_res::kResourceQuotas, rb_res::kLimitRanges,       rb_res::kNetworkPolicies,
+      rb_res::kAppProjects,       rb_res::kTriggers,       rb_res::kTriggerBindings,   rb_res::kTriggerTemplates};
+  return kinds;
+}
 
 std::string organizationNamespace(const api::RepoBinding& binding) {
   return api::organizationNamespace(binding.spec.aphex_org);
@@ -124,7 +145,9 @@ std::string terraformBackendConfig(const api::RepoBinding& binding) {
 // ---- NamespaceReady ---------------------------------------------------------------------------
 
 Json namespaceObject(const api::RepoBinding& binding) {
-  return namespaceWithPodSecurity(pipelineName(binding), labelsFor(binding));
+  Json ns = namespaceWithPodSecurity(pipelineName(binding), labelsFor(binding));
+  ns["metadata"]["annotations"] = {{std::string(kRepoBindingAnnotation), bindingKey(binding)}};
+  return ns;
 }
 
 std::vector<Child> namespaceChildren(const api::RepoBinding& binding) {
@@ -149,9 +172,10 @@ kube::Result<Json> pipeline(const api::RepoBinding& binding) {
     labels.update(labelsFor(binding));
     metadata["labels"] = std::move(labels);
   }
-  if (source_meta != nullptr && source_meta->contains("annotations") && (*source_meta)["annotations"].is_object() &&
-      !(*source_meta)["annotations"].empty()) {
-    metadata["annotations"] = (*source_meta)["annotations"];
+  if (source_meta != nullptr && source_meta->contains("annotations") && (*source_meta)["annotations"].is_object()) {
+    Json annotations = (*source_meta)["annotations"];
+    annotations.update(metadata["annotations"]);  // ours win here too
+    metadata["annotations"] = std::move(annotations);
   }
   Json result = object("tekton.dev/v1", "Pipeline", std::move(metadata));
   result["spec"] = source["spec"];
@@ -166,31 +190,12 @@ kube::Result<std::vector<Child>> pipelineChildren(const api::RepoBinding& bindin
 
 // ---- AccessReady ------------------------------------------------------------------------------
 
-Json runnerRole(const api::RepoBinding& binding) {
-  Json role = object("rbac.authorization.k8s.io/v1", "Role", meta(binding, kRunnerRole));
-  // Everything here is namespaced and limited to the pipeline namespace by being a Role; nothing
-  // reads or writes outside it, and no rule uses `*`.
-  role["rules"] = Json::array({
-      // The org's EventListener, impersonating pipeline-runner, creates the PipelineRun a push
-      // starts; steps that wait for or inspect runs (e.g. with tkn) read them.
-      rule({"tekton.dev"}, {"pipelineruns"}, {"get", "list", "watch", "create"}),
-      rule({"tekton.dev"}, {"taskruns"}, {"get", "list", "watch"}),
-      // Steps that report on a run read its pods and their logs.
-      rule({""}, {"pods"}, {"get", "list", "watch"}),
-      rule({""}, {"pods/log"}, {"get"}),
-      // Terraform's Kubernetes backend (the CDKTF deploy task): state in Secrets
-      // tfstate-<workspace>-<suffix>, listed by label to find workspaces, split and removed as the
-      // state grows and shrinks; its lock is a Lease.
-      rule({""}, {"secrets"}, {"get", "list", "create", "update", "delete"}),
-      rule({"coordination.k8s.io"}, {"leases"}, {"get", "create", "update", "delete"}),
-      // Deploy tasks publish build outputs (image digests, Terraform outputs) as ConfigMaps that
-      // later runs and the team's Applications read.
-      rule({""}, {"configmaps"}, {"get", "list", "watch", "create", "update", "patch", "delete"}),
-      // Deploy tasks manage the team's Argo CD Applications in this namespace ("applications in
-      // any namespace"); the AppProject named after the pipeline confines what they may deploy.
-      rule({"argoproj.io"}, {"applications"}, {"get", "list", "watch", "create", "update", "patch", "delete"}),
-  });
-  return role;
+Json runnerBinding(const api::RepoBinding& binding) {
+  Json result = object("rbac.authorization.k8s.io/v1", "RoleBinding", meta(binding, kRunnerBinding));
+  // A RoleBinding grants a ClusterRole's rules in its own namespace only.
+  result["roleRef"] = roleRef("ClusterRole", kRunnerClusterRole);
+  result["subjects"] = Json::array({serviceAccountSubject(kRunnerServiceAccount, pipelineName(binding))});
+  return result;
 }
 
 Json impersonationBinding(const api::RepoBinding& binding) {
@@ -206,13 +211,8 @@ Json impersonationBinding(const api::RepoBinding& binding) {
 }
 
 std::vector<Child> accessChildren(const api::RepoBinding& binding) {
-  Json account = object("v1", "ServiceAccount", meta(binding, kRunnerServiceAccount));
-  Json runner_binding = object("rbac.authorization.k8s.io/v1", "RoleBinding", meta(binding, kRunnerRole));
-  runner_binding["roleRef"] = roleRef("Role", kRunnerRole);
-  runner_binding["subjects"] = Json::array({serviceAccountSubject(kRunnerServiceAccount, pipelineName(binding))});
-  return {{res::kServiceAccounts, std::move(account)},
-          {res::kRoles, runnerRole(binding)},
-          {res::kRoleBindings, std::move(runner_binding)},
+  return {{res::kServiceAccounts, object("v1", "ServiceAccount", meta(binding, kRunnerServiceAccount))},
+          {res::kRoleBindings, runnerBinding(binding)},
           {res::kRoleBindings, impersonationBinding(binding)}};
 }
 
@@ -300,8 +300,7 @@ std::vector<Child> guardrailChildren(const api::RepoBinding& binding, const Cont
 
 Json appProject(const api::RepoBinding& binding, const ControllerConfig& config) {
   const std::string& ns = pipelineName(binding);
-  Json project = object("argoproj.io/v1alpha1", "AppProject",
-                        childMetadata(ns, config.argocd_namespace, labelsFor(binding)));
+  Json project = object("argoproj.io/v1alpha1", "AppProject", meta(binding, ns, config.argocd_namespace));
   project["spec"] = {
       {"description", "Aphex pipeline " + ns + " of organization " + binding.spec.aphex_org + ": " +
                           api::repositoryFullName(binding.spec)},
@@ -373,13 +372,20 @@ Json triggerTemplate(const api::RepoBinding& binding) {
   // create PipelineRuns there and nowhere else. The organization and pipeline labels (not
   // managed-by: runs are not the controller's to cache or prune) let them be found per pipeline.
   Json run_labels{{std::string(kOrganizationLabel), binding.spec.aphex_org}, {std::string(kPipelineLabel), name}};
-  const Json run{{"apiVersion", "tekton.dev/v1"},
-                 {"kind", "PipelineRun"},
-                 {"metadata", {{"generateName", name + "-"}, {"labels", std::move(run_labels)}}},
-                 {"spec",
-                  {{"pipelineRef", {{"name", name}}},
-                   {"params", std::move(run_params)},
-                   {"taskRunTemplate", {{"serviceAccountName", std::string(kRunnerServiceAccount)}}}}}};
+  Json run{{"apiVersion", "tekton.dev/v1"},
+           {"kind", "PipelineRun"},
+           {"metadata", {{"generateName", name + "-"}, {"labels", std::move(run_labels)}}},
+           {"spec",
+            {{"pipelineRef", {{"name", name}}},
+             {"params", std::move(run_params)},
+             {"taskRunTemplate", {{"serviceAccountName", std::string(kRunnerServiceAccount)}}}}}};
+  if (declaresSourceWorkspace(binding)) {
+    // A volume of the run's own, created with it and deleted with it: runs never share files.
+    const Json claim{{"spec", {{"accessModes", Json::array({"ReadWriteOnce"})},
+                               {"resources", {{"requests", {{"storage", std::string(kSourceWorkspaceSize)}}}}}}}};
+    run["spec"]["workspaces"] =
+        Json::array({{{"name", std::string(kSourceWorkspace)}, {"volumeClaimTemplate", claim}}});
+  }
   Json result = object("triggers.tekton.dev/v1beta1", "TriggerTemplate", meta(binding, name));
   result["spec"] = {{"params", std::move(params)}, {"resourcetemplates", Json::array({run})}};
   return result;

@@ -1,6 +1,7 @@
 #include "aphex-controller/options.h"
 
 #include <CLI/CLI.hpp>
+#include <iostream>
 
 namespace aphex::cmd {
 namespace {
@@ -28,6 +29,18 @@ void addPlatformFlags(CLI::App& app, ControllerFlags& flags) {
   app.add_option("--ingress-cluster-issuer", config.ingress_cluster_issuer,
                  "cert-manager ClusterIssuer for webhook Ingress TLS; empty: no TLS section")
       ->envname("APHEX_INGRESS_CLUSTER_ISSUER");
+  app.add_option("--argocd-namespace", config.argocd_namespace, "namespace where Argo CD reads AppProjects")
+      ->envname("APHEX_ARGOCD_NAMESPACE")->capture_default_str();
+  app.add_option("--tenant-limit", flags.tenant_limits,
+                 "quota or container limit of every pipeline namespace, <name>=<quantity>, repeatable; names: "
+                 "quota.{requests,limits}.{cpu,memory}, quota.requests.storage, quota.pods, "
+                 "quota.persistentvolumeclaims, container.{default,defaultRequest,max}.{cpu,memory} "
+                 "(defaults in docs/controller.md)")
+      ->envname("APHEX_TENANT_LIMITS")->delimiter(',');
+  app.add_option("--object-selector", config.object_selector,
+                 "label selector: take only the Organizations, RepoBindings and KnowledgeBases it matches; "
+                 "empty: all")
+      ->envname("APHEX_OBJECT_SELECTOR");
 }
 
 void addCloudflareFlags(CLI::App& app, ControllerFlags& flags) {
@@ -65,6 +78,9 @@ void addRuntimeFlags(CLI::App& app, ControllerFlags& flags) {
   app.add_option("--organization-concurrency", flags.organization_concurrency,
                  "Organizations reconciled at once")
       ->envname("APHEX_ORGANIZATION_CONCURRENCY")->check(CLI::Range(1, 64))->capture_default_str();
+  app.add_option("--repo-binding-concurrency", flags.repo_binding_concurrency,
+                 "RepoBindings reconciled at once")
+      ->envname("APHEX_REPO_BINDING_CONCURRENCY")->check(CLI::Range(1, 64))->capture_default_str();
   app.add_option("--log-level", flags.log_level, "debug, info, warn or error")
       ->envname("APHEX_LOG_LEVEL")->check(CLI::IsMember({"debug", "info", "warn", "error"}))->capture_default_str();
   app.add_option("--log-format", flags.log_format, "json or text")
@@ -87,6 +103,13 @@ kube::Result<ControllerFlags> parseFlags(int argc, char** argv, int& exit_code) 
   } catch (const CLI::ParseError& error) {
     exit_code = app.exit(error);
     return kube::configError(error.what());
+  }
+  for (const auto& assignment : flags.tenant_limits) {
+    if (auto set = setTenantLimit(flags.config.tenant_limits, assignment); !set) {
+      exit_code = 2;
+      std::cerr << "aphex-controller: --tenant-limit: " << set.error().message << "\n";
+      return kube::configError("--tenant-limit: " + set.error().message);
+    }
   }
   const auto mode = api::parseExposureMode(flags.default_exposure);
   flags.config.default_exposure = mode.value_or(api::ExposureMode::kNone);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "aphex/config.h"
 #include "kube/result.h"
@@ -13,6 +14,7 @@ struct ControllerFlags {
   std::string context;
   ControllerConfig config;
   std::string default_exposure = "None";
+  std::vector<std::string> tenant_limits;  // <name>=<quantity>, applied to config.tenant_limits
   bool leader_elect = true;
   std::string leader_election_id = "aphex-controller";
   std::string leader_election_namespace;  // empty: the platform namespace
@@ -20,6 +22,7 @@ struct ControllerFlags {
   std::string metrics_address = ":8080";
   std::string probe_address = ":8081";
   int organization_concurrency = 2;
+  int repo_binding_concurrency = 4;
   std::string log_level = "info";
   std::string log_format = "json";
 };

@@ -195,7 +195,7 @@ std::vector<InvalidCase> invalidObjects() {
       {"kb paths a string", with(kb, "/spec/repositories/0/paths", ".kiro/docs"), "spec.repositories[0].paths"},
   };
   // Every platform namespace, one case each: the CEL list must name them all.
-  for (const char* reserved : {"default", "argocd", "platform-system", "tekton-pipelines", "tekton-pipelines-resolvers",
+  for (const char* reserved : {"default", "argocd", "platform-system", "tekton-pipelines", "tekton-pipelines-resolvers", "pipeline-catalog", "ingress-nginx",
                                "auth-system", "cert-manager", "external-secrets"}) {
     cases.push_back({std::string("rb pipelineName ") + reserved, with(rb, "/spec/pipelineName", reserved),
                      "spec.pipelineName"});

@@ -10,6 +10,7 @@
 #include "aphex/api/group.h"
 #include "aphex/common/resources.h"
 #include "aphex/organization/children.h"
+#include "integration/support/aphex_objects.h"
 #include "integration/support/cluster.h"
 #include "integration/support/controller.h"
 #include "kube/base64.h"
@@ -19,6 +20,7 @@ namespace {
 
 using ::aphex::testing::adminConfig;
 using ::aphex::testing::clientFor;
+using ::aphex::testing::conditionStatus;
 using ::aphex::testing::controllerIdentity;
 using ::aphex::testing::eventually;
 using ::aphex::testing::FakeCloudflare;
@@ -32,26 +34,16 @@ namespace res = aphex::resources;
 using kube::Json;
 
 Json organization(const std::string& ns, const std::string& name, const std::string& exposure = "") {
-  Json org{{"apiVersion", "aphex.io/v1alpha1"},
-           {"kind", "Organization"},
-           {"metadata", {{"name", name}, {"namespace", ns}}},
-           {"spec", {{"displayName", "Team " + name}, {"adminUsers", {"alice@example.com", "bob@example.com"}},
-                     {"adminGroups", {"team-leads"}}}}};
+  Json org = aphex::testing::organizationObject(ns, name);
   if (!exposure.empty()) org["spec"]["exposure"] = {{"mode", exposure}};
   return org;
-}
-
-std::string conditionStatus(const Json& object, const std::string& type) {
-  for (const auto& condition : object.value("status", Json::object()).value("conditions", Json::array())) {
-    if (condition.value("type", "") == type) return condition.value("status", "");
-  }
-  return "";
 }
 
 class OrganizationControllerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     config_.platform_namespace = platform_.name();
+    config_.object_selector = aphex::testing::testRunSelector(run_);
     config_.public_domain = cloudflare_.options().zone_name;
     config_.cloudflare = {.api_base_url = cloudflare_.baseUrl(), .account_id = cloudflare_.options().account_id,
                           .zone_id = cloudflare_.options().zone_id,
@@ -69,7 +61,8 @@ class OrganizationControllerTest : public ::testing::Test {
   }
 
   Json create(const Json& org) {
-    auto created = admin_->create(aphex::api::kOrganizations, platform_.name(), org);
+    auto created = admin_->create(aphex::api::kOrganizations, platform_.name(),
+                                  aphex::testing::labelledForRun(org, run_));
     EXPECT_TRUE(created) << created.error().message;
     return created ? *created : Json();
   }
@@ -118,6 +111,7 @@ class OrganizationControllerTest : public ::testing::Test {
   std::unique_ptr<kube::Client> admin_ = clientFor(adminConfig());
   kube::ClientConfig identity_ = controllerIdentity(*admin_);
   ScopedNamespace platform_{*admin_, "it-platform"};
+  std::string run_ = uniqueName("run");
   FakeCloudflare cloudflare_;
   aphex::ControllerConfig config_;
   std::unique_ptr<RunningController> controller_;
@@ -164,7 +158,7 @@ TEST_F(OrganizationControllerTest, ProvisionsEverythingAndThenWritesNothing) {
   std::this_thread::sleep_for(2s);
   const int writes_before = controller_->writes();
   Json touched = org(name);
-  touched["metadata"]["labels"] = {{"touched", "yes"}};
+  touched["metadata"]["labels"]["touched"] = "yes";
   ASSERT_TRUE(admin_->update(aphex::api::kOrganizations, platform_.name(), touched));
   std::this_thread::sleep_for(3s);
   EXPECT_EQ(controller_->writes(), writes_before) << "an unchanged Organization must cost zero writes";
@@ -305,7 +299,7 @@ TEST_F(OrganizationControllerTest, CloudflareTunnelFromCreationToDeletion) {
   std::this_thread::sleep_for(1s);
   cloudflare_.clearRequests();
   Json touched = org(name);
-  touched["metadata"]["labels"] = {{"touched", "yes"}};
+  touched["metadata"]["labels"]["touched"] = "yes";
   ASSERT_TRUE(admin_->update(aphex::api::kOrganizations, platform_.name(), touched));
   std::this_thread::sleep_for(2s);
   EXPECT_TRUE(cloudflare_.requests().empty());
@@ -341,7 +335,7 @@ TEST_F(OrganizationControllerTest, CloudflareProblemsBecomeConditionsWithCloudfl
   cloudflare_.addDnsRecord("CNAME", name + "." + config_.public_domain, "elsewhere.example.net", "hand-made");
   storeCloudflareToken();
   Json nudge = org(name);
-  nudge["metadata"]["labels"] = {{"nudge", "1"}};
+  nudge["metadata"]["labels"]["nudge"] = "1";
   ASSERT_TRUE(admin_->update(aphex::api::kOrganizations, platform_.name(), nudge));
   ASSERT_TRUE(eventually([&] { return org(name)["status"].dump().find("elsewhere.example.net") != std::string::npos ||
                                       org(name)["status"].dump().find("not created by") != std::string::npos; },

@@ -28,6 +28,12 @@ kind: Pipeline
 metadata:
   name: app1
 spec:
+  params:
+    - {name: git-url, type: string}
+    - {name: git-revision, type: string}
+    - {name: repo-full-name, type: string}
+    - {name: event-type, type: string}
+    - {name: event-id, type: string}
   tasks:
     - name: build
       taskRef:
@@ -474,7 +480,7 @@ TEST(ApiValidation, NamesAndAddresses) {
   EXPECT_FALSE(isGitHubRepositoryName(".."));
   EXPECT_EQ(characterCount("héllo"), 5U);
   for (const char* reserved : {"kube-system", "kube-anything", "default", "argocd", "platform-system",
-                               "tekton-pipelines", "tekton-pipelines-resolvers", "auth-system", "cert-manager",
+                               "tekton-pipelines", "tekton-pipelines-resolvers", "pipeline-catalog", "ingress-nginx", "auth-system", "cert-manager",
                                "external-secrets", "org-acme"}) {
     EXPECT_TRUE(isReservedNamespace(reserved)) << reserved;
   }
@@ -524,7 +530,13 @@ TEST(ApiValidation, RepoBindingRules) {
       {"pipeline kube-system", "/spec/pipelineName", "kube-system", "spec.pipelineName", "reserved"},
       {"pipeline org-", "/spec/pipelineName", "org-acme", "spec.pipelineName", "reserved"},
       {"pipeline argocd", "/spec/pipelineName", "argocd", "spec.pipelineName", "reserved"},
-      {"template with slash", "/spec/templateRef", "run/v1", "spec.templateRef", "DNS label"},
+      {"unknown contract", "/spec/templateRef", "run-pipeline-v2", "spec.templateRef", "use run-pipeline-v1"},
+      {"pipelineSpec without the contract's params", "/spec/pipelineSpec",
+       "apiVersion: tekton.dev/v1\nkind: Pipeline\nspec:\n  params: [{name: git-url}]\n", "spec.pipelineSpec",
+       "missing: git-revision, repo-full-name, event-type, event-id"},
+      {"pipelineSpec params not a list", "/spec/pipelineSpec",
+       "apiVersion: tekton.dev/v1\nkind: Pipeline\nspec:\n  params: {git-url: x}\n", "spec.pipelineSpec",
+       "params must be a list"},
       {"branch with ..", "/spec/branch", "a..b", "spec.branch", "'..'"},
       {"branch ending .lock", "/spec/branch", "main.lock", "spec.branch", ".lock"},
       {"blank pipelineSpec", "/spec/pipelineSpec", " \n", "spec.pipelineSpec", "empty"},
@@ -550,7 +562,9 @@ TEST(ApiValidation, RepoBindingRules) {
 
 TEST(ApiValidation, PipelineSpecInJsonIsAccepted) {
   auto pipeline = parsePipelineSpec(R"({"apiVersion": "tekton.dev/v1", "kind": "Pipeline",
-      "metadata": {"name": "app1"}, "spec": {"tasks": [{"name": "t", "taskRef": {"name": "x"}}]}})");
+      "metadata": {"name": "app1"}, "spec": {"tasks": [{"name": "t", "taskRef": {"name": "x"}}],
+      "params": [{"name": "git-url"}, {"name": "git-revision"}, {"name": "repo-full-name"},
+                 {"name": "event-type"}, {"name": "event-id"}, {"name": "extra", "default": "x"}]}})");
   ASSERT_TRUE(pipeline) << pipeline.error().message;
   EXPECT_EQ((*pipeline)["spec"]["tasks"][0]["name"], "t");
 }

@@ -29,8 +29,11 @@ metadata:
     tekton.dev/displayName: Build app1
 spec:
   params:
-    - name: git-url
-      type: string
+    - {name: git-url, type: string}
+    - {name: git-revision, type: string}
+    - {name: repo-full-name, type: string}
+    - {name: event-type, type: string}
+    - {name: event-id, type: string}
   tasks:
     - name: hello
       taskSpec:
@@ -86,6 +89,9 @@ TEST(RepoBindingChildren, EveryChildCarriesTheStandardLabels) {
     EXPECT_EQ(labels.value("app.kubernetes.io/managed-by", ""), "aphex-controller") << child.object.dump();
     EXPECT_EQ(labels.value("aphex.io/organization", ""), "acme") << child.object.dump();
     EXPECT_EQ(labels.value("aphex.io/pipeline", ""), "app1") << child.object.dump();
+    // How a change to the child finds its way back to the binding.
+    EXPECT_EQ(child.object["metadata"]["annotations"].value("aphex.io/repo-binding", ""), "platform-system/app1")
+        << child.object.dump();
   }
 }
 
@@ -109,7 +115,6 @@ TEST(RepoBindingChildren, NamesFollowThePipeline) {
       {"Namespace", "app1"},
       {"Pipeline", "app1"},
       {"ServiceAccount", "pipeline-runner"},
-      {"Role", "pipeline-runner"},
       {"RoleBinding", "pipeline-runner"},
       {"RoleBinding", "aphex-eventlistener-impersonation"},
       {"ResourceQuota", "tenant-quota"},
@@ -155,12 +160,15 @@ TEST(RepoBindingChildren, ThePipelineIsRenamedAndPlacedKeepingTheTeamsLabels) {
 
 TEST(RepoBindingChildren, APipelineWithoutMetadataGetsOurs) {
   auto b = app1();
-  b.spec.pipeline_spec = R"({"apiVersion":"tekton.dev/v1","kind":"Pipeline","spec":{"tasks":[]}})";
+  b.spec.pipeline_spec = R"({"apiVersion":"tekton.dev/v1","kind":"Pipeline","spec":{"tasks":[],"params":[)"
+                        R"({"name":"git-url"},{"name":"git-revision"},{"name":"repo-full-name"},)"
+                        R"({"name":"event-type"},{"name":"event-id"}]}})";
   auto built = rb::pipeline(b);
   ASSERT_TRUE(built.ok()) << built.error().message;
   EXPECT_EQ(built.value()["metadata"]["name"], "app1");
   EXPECT_EQ(built.value()["metadata"]["labels"]["aphex.io/pipeline"], "app1");
-  EXPECT_FALSE(built.value()["metadata"].contains("annotations"));
+  EXPECT_EQ(built.value()["metadata"]["annotations"],
+            (Json{{"aphex.io/repo-binding", "platform-system/app1"}})) << "only the binding's own";
 }
 
 TEST(RepoBindingChildren, ABadPipelineSpecIsAnErrorNotACrash) {
@@ -173,50 +181,11 @@ TEST(RepoBindingChildren, ABadPipelineSpecIsAnErrorNotACrash) {
   }
 }
 
-TEST(RepoBindingChildren, TheRunnerRoleIsNamespacedAndHasNoWildcard) {
-  const Json role = rb::runnerRole(app1());
-  EXPECT_EQ(role["kind"], "Role") << "a Role grants nothing outside its namespace";
-  const std::set<std::string> cluster_scoped = {"namespaces", "nodes", "clusterroles", "clusterrolebindings",
-                                                "persistentvolumes", "customresourcedefinitions", "appprojects"};
-  std::map<std::string, std::set<std::string>> granted;  // "group/resource" → verbs
-  for (const auto& rule : role["rules"]) {
-    EXPECT_FALSE(rule.contains("nonResourceURLs"));
-    for (const auto& field : {"apiGroups", "resources", "verbs"}) {
-      for (const auto& value : rule[field]) EXPECT_NE(value, "*") << rule.dump();
-    }
-    for (const auto& resource : rule["resources"]) {
-      EXPECT_EQ(cluster_scoped.count(resource.get<std::string>()), 0u) << rule.dump();
-      for (const auto& group : rule["apiGroups"]) {
-        for (const auto& verb : rule["verbs"]) {
-          granted[group.get<std::string>() + "/" + resource.get<std::string>()].insert(verb.get<std::string>());
-        }
-      }
-    }
-  }
-  // What pipelines need, each rule checked by its purpose.
-  const std::vector<std::pair<std::string, std::set<std::string>>> needed = {
-      {"tekton.dev/pipelineruns", {"create", "get", "list", "watch"}},
-      {"tekton.dev/taskruns", {"get", "list", "watch"}},
-      {"/pods", {"get", "list", "watch"}},
-      {"/pods/log", {"get"}},
-      {"/secrets", {"get", "list", "create", "update", "delete"}},
-      {"coordination.k8s.io/leases", {"get", "create", "update", "delete"}},
-      {"/configmaps", {"get", "list", "watch", "create", "update", "patch", "delete"}},
-      {"argoproj.io/applications", {"create", "get", "list", "watch", "update", "patch", "delete"}},
-  };
-  for (const auto& [resource, verbs] : needed) EXPECT_EQ(granted[resource], verbs) << resource;
-  EXPECT_EQ(granted.size(), needed.size()) << "nothing beyond what pipelines need";
-  // No exec into pods, no impersonation, no RBAC of its own.
-  EXPECT_EQ(granted.count("/pods/exec"), 0u);
-  EXPECT_EQ(granted.count("/serviceaccounts"), 0u);
-  EXPECT_EQ(granted.count("rbac.authorization.k8s.io/roles"), 0u);
-}
-
 TEST(RepoBindingChildren, TheRunnerIsBoundToItsRoleInItsNamespace) {
   const auto access = rb::accessChildren(app1());
   const Json& binding = find(access, "RoleBinding", "pipeline-runner");
-  EXPECT_EQ(binding["roleRef"]["kind"], "Role");
-  EXPECT_EQ(binding["roleRef"]["name"], "pipeline-runner");
+  EXPECT_EQ(binding["roleRef"]["kind"], "ClusterRole") << "bound by a RoleBinding: granted in this namespace only";
+  EXPECT_EQ(binding["roleRef"]["name"], "aphex-pipeline-runner");
   ASSERT_EQ(binding["subjects"].size(), 1u);
   EXPECT_EQ(binding["subjects"][0]["name"], "pipeline-runner");
   EXPECT_EQ(binding["subjects"][0]["namespace"], "app1");
@@ -452,6 +421,21 @@ TEST(RepoBindingChildren, TheBindingReadsGitHubsPushEvent) {
   for (const auto& [name, value] : params) EXPECT_EQ(declared.count(name), 1u) << name;
 }
 
+TEST(RepoBindingChildren, RunsBindTheSourceWorkspaceOnlyWhenThePipelineDeclaresIt) {
+  const Json run_without = rb::triggerTemplate(app1())["spec"]["resourcetemplates"][0];
+  EXPECT_FALSE(run_without["spec"].contains("workspaces")) << "no volume a Pipeline would not use";
+
+  auto b = app1();
+  b.spec.pipeline_spec = std::string(kPipelineYaml).replace(std::string(kPipelineYaml).find("  tasks:"), 0,
+                                                            "  workspaces:\n    - name: source\n");
+  const Json run = rb::triggerTemplate(b)["spec"]["resourcetemplates"][0];
+  ASSERT_EQ(run["spec"]["workspaces"].size(), 1u);
+  const Json& workspace = run["spec"]["workspaces"][0];
+  EXPECT_EQ(workspace["name"], "source");
+  EXPECT_EQ(workspace["volumeClaimTemplate"]["spec"]["accessModes"], Json::array({"ReadWriteOnce"}));
+  EXPECT_EQ(workspace["volumeClaimTemplate"]["spec"]["resources"]["requests"]["storage"], "1Gi");
+}
+
 TEST(RepoBindingChildren, GroupsMatchTheConditions) {
   const auto b = app1();
   auto kinds = [](const std::vector<rb::Child>& children) {
@@ -462,7 +446,7 @@ TEST(RepoBindingChildren, GroupsMatchTheConditions) {
   using V = std::vector<std::string>;
   EXPECT_EQ(kinds(rb::namespaceChildren(b)), (V{"Namespace"}));
   EXPECT_EQ(kinds(rb::pipelineChildren(b).value()), (V{"Pipeline"}));
-  EXPECT_EQ(kinds(rb::accessChildren(b)), (V{"ServiceAccount", "Role", "RoleBinding", "RoleBinding"}));
+  EXPECT_EQ(kinds(rb::accessChildren(b)), (V{"ServiceAccount", "RoleBinding", "RoleBinding"}));
   EXPECT_EQ(kinds(rb::guardrailChildren(b, config(), {})), (V{"ResourceQuota", "LimitRange", "NetworkPolicy"}));
   EXPECT_EQ(kinds(rb::gitOpsChildren(b, config())), (V{"AppProject", "Secret"}));
   EXPECT_EQ(kinds(rb::triggerChildren(b)), (V{"TriggerBinding", "TriggerTemplate", "Trigger"}));

@@ -377,6 +377,9 @@ TEST_F(EventRecorderTest, RecordingNeverWaitsForTheApiAndDropsWhenTheQueueIsFull
   api_.hold();
   EventRecorderOptions options = recorderOptions();
   options.queue_size = 2;
+  MetricsRegistry registry;
+  Counter& dropped_total = registry.counter({.name = "event_recorder_dropped_total", .help = "h"}).with({});
+  options.dropped_total = &dropped_total;
   auto recorder = recorderWith(options);
 
   recorder->normal(configMap("a"), "R", "A", "n");
@@ -385,6 +388,7 @@ TEST_F(EventRecorderTest, RecordingNeverWaitsForTheApiAndDropsWhenTheQueueIsFull
   recorder->normal(configMap("c"), "R", "A", "n");
   recorder->normal(configMap("d"), "R", "A", "n");  // the queue holds two: dropped
   EXPECT_EQ(recorder->dropped(), 1U);
+  EXPECT_NE(registry.text().find("event_recorder_dropped_total 1"), std::string::npos) << registry.text();
 
   api_.release();
   recorder->flush();

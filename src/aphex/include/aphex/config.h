@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "aphex/api/group.h"
 #include "aphex/api/organization.h"
@@ -47,6 +48,17 @@ struct TenantLimits {
   std::string max_memory = "4Gi";
 };
 
+// Sets one entry of `limits` from "<name>=<quantity>", where name is one of kTenantLimitNames
+// (e.g. "quota.requests.cpu=8", "container.max.memory=2Gi"); an empty quantity leaves the entry
+// out. The error names the entry and says what is accepted.
+kube::Result<void> setTenantLimit(TenantLimits& limits, std::string_view assignment);
+inline constexpr std::string_view kTenantLimitNames[] = {
+    "quota.requests.cpu",     "quota.requests.memory",       "quota.limits.cpu",
+    "quota.limits.memory",    "quota.requests.storage",      "quota.pods",
+    "quota.persistentvolumeclaims", "container.defaultRequest.cpu", "container.defaultRequest.memory",
+    "container.default.cpu",  "container.default.memory",    "container.max.cpu",
+    "container.max.memory"};
+
 struct ControllerConfig {
   std::string platform_namespace{api::kDefaultPlatformNamespace};
   // Webhook hosts are <organization>.<public_domain>; required for the Ingress and
@@ -62,6 +74,11 @@ struct ControllerConfig {
   std::string argocd_namespace = "argocd";
   // Quota and limits of every pipeline namespace.
   TenantLimits tenant_limits;
+  // A label selector: this controller takes only the Organizations, RepoBindings and
+  // KnowledgeBases it matches. Empty: all of them. Lets controllers with different configurations
+  // share a cluster (a canary next to the main one, or concurrent test runs) without fighting
+  // over each other's objects.
+  std::string object_selector;
 };
 
 }  // namespace aphex

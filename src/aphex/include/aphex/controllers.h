@@ -1,4 +1,4 @@
-// Wires Aphex's controllers into a runtime Manager: the informers they read (every child kind
+// Wires Aphex's controllers (Organization, RepoBinding, KnowledgeBase) into a runtime Manager: the informers they read (every child kind
 // scoped to managed-by=aphex-controller), the watches that map changes to the objects that own
 // them, and the reconcilers.
 #pragma once
@@ -7,7 +7,9 @@
 
 #include "aphex/common/child_cache.h"
 #include "aphex/config.h"
+#include "aphex/knowledgebase/reconciler.h"
 #include "aphex/organization/reconciler.h"
+#include "aphex/repobinding/reconciler.h"
 #include "runtime/events.h"
 #include "runtime/manager.h"
 
@@ -15,6 +17,8 @@ namespace aphex {
 
 struct ControllerOptions {
   int organization_concurrency = 2;
+  int repo_binding_concurrency = 4;
+  int knowledge_base_concurrency = 1;
   organization::CloudflareFactory cloudflare = organization::defaultCloudflareFactory();
 };
 
@@ -22,6 +26,8 @@ struct ControllerOptions {
 struct Controllers {
   ChildCache children;
   std::unique_ptr<organization::Reconciler> organizations;
+  std::unique_ptr<repobinding::Reconciler> repo_bindings;
+  std::unique_ptr<knowledgebase::Reconciler> knowledge_bases;
 };
 
 // `config` and `events` must outlive the returned object and the Manager's run().

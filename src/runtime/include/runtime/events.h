@@ -31,6 +31,7 @@
 #include "kube/result.h"
 #include "runtime/clock.h"
 #include "runtime/log.h"
+#include "runtime/metrics.h"
 
 namespace kube::runtime {
 
@@ -71,6 +72,10 @@ struct EventRecorderOptions {
   Duration aggregation_window = std::chrono::minutes(10);
   std::size_t cache_size = 4096;  // aggregated Events remembered (least recently seen forgotten first)
   std::size_t queue_size = 1024;  // occurrences waiting to be written before record() drops
+  // Counted here too when given (e.g. children of MetricsRegistry counters), so that lost Events
+  // show on /metrics; they must outlive the recorder.
+  Counter* dropped_total = nullptr;
+  Counter* failed_total = nullptr;
 };
 
 // One call to record(), with its text already truncated, as it waits to be written.
@@ -191,6 +196,8 @@ class EventRecorder {
   std::uint64_t accepted_ = 0;            // guarded by mutex_: occurrences queued so far
   std::uint64_t done_ = 0;                // guarded by mutex_: occurrences written, failed or dropped
   bool stopping_ = false;                 // guarded by mutex_
+  void countDropped(std::uint64_t count, bool stopping);
+
   std::atomic<std::uint64_t> dropped_{0};
   std::atomic<std::uint64_t> failed_{0};
 

@@ -33,7 +33,12 @@ inline constexpr std::string_view kGitOpsReady = "GitOpsReady";
 inline constexpr std::string_view kTriggerReady = "TriggerReady";
 }  // namespace repo_binding_condition
 
+// The pipeline contract (docs/pipeline-contract.md): the only one this controller provides.
 inline constexpr std::string_view kDefaultTemplateRef = "run-pipeline-v1";
+// The parameters every Pipeline of the contract must declare; triggered-at and org-name are
+// passed too and may be declared.
+inline constexpr std::string_view kRequiredPipelineParams[] = {"git-url", "git-revision", "repo-full-name",
+                                                               "event-type", "event-id"};
 inline constexpr std::string_view kDefaultBranch = "main";
 // The CRD's bound on pipelineSpec (256 KiB): far above any real Pipeline, far below etcd's limit.
 inline constexpr std::size_t kMaxPipelineSpecLength = 262144;
@@ -82,7 +87,7 @@ std::vector<FieldError> validate(const RepoBinding& binding);
 std::optional<FieldError> placementProblem(const RepoBinding& binding, std::string_view platform_namespace);
 
 // pipelineSpec parsed: a JSON object that is a tekton.dev/v1 Pipeline (apiVersion, kind and a
-// spec object), or an error saying what is wrong and where.
+// spec object) declaring the contract's required params, or an error saying what is wrong and where.
 kube::Result<kube::Json> parsePipelineSpec(std::string_view text);
 
 // "acme/app1", as GitHub's push events carry it in repository.full_name.

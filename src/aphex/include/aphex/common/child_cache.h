@@ -15,6 +15,12 @@
 
 namespace aphex {
 
+// An object a controller makes, and where it lives in the REST API.
+struct Child {
+  kube::ResourceType type;
+  kube::Json object;
+};
+
 class ChildCache {
  public:
   void add(const kube::ResourceType& type, const kube::runtime::Informer& informer);

@@ -17,6 +17,13 @@ inline constexpr std::string_view kComponentLabel = "aphex.io/component";
 inline constexpr std::string_view kFinalizer = "aphex.io/cleanup";
 inline constexpr std::string_view kFieldManager = "aphex-controller";
 inline constexpr std::string_view kAppliedHashAnnotation = "aphex.io/applied-hash";
+// On every object a RepoBinding made: "<namespace>/<name>" of that RepoBinding, so that a change to
+// the object wakes the right one, and so that a RepoBinding claiming a pipeline name already taken
+// can see that it is not its own.
+inline constexpr std::string_view kRepoBindingAnnotation = "aphex.io/repo-binding";
+// On a pipeline namespace kept after its RepoBinding went (deletionPolicy Retain):
+// "<organization>/<pipeline>". A new RepoBinding of the same organization and pipeline adopts it.
+inline constexpr std::string_view kRetainedAnnotation = "aphex.io/retained-from";
 // The label selector every child informer uses: the controller caches only what it made.
 inline constexpr std::string_view kManagedSelector = "app.kubernetes.io/managed-by=aphex-controller";
 

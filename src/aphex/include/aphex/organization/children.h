@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "aphex/api/organization.h"
+#include "aphex/common/child_cache.h"
 #include "aphex/config.h"
 #include "kube/client.h"
 
@@ -29,10 +30,7 @@ inline constexpr std::string_view kAdminComponent = "org-admin";
 inline constexpr std::string_view kRotationAnnotation = "aphex.io/rotation";
 inline constexpr int kListenerPort = 8080;
 
-struct Child {
-  kube::ResourceType type;
-  kube::Json object;
-};
+using Child = aphex::Child;
 
 // The exposure mode in force: the Organization's own, else the controller's default.
 api::ExposureMode exposureMode(const api::Organization& org, const ControllerConfig& config);

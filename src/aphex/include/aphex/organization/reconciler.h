@@ -23,6 +23,8 @@
 #include "aphex/api/organization.h"
 #include "aphex/cloudflare/client.h"
 #include "aphex/common/child_cache.h"
+#include "aphex/common/child_writer.h"
+#include "aphex/common/step.h"
 #include "aphex/config.h"
 #include "aphex/organization/children.h"
 #include "kube/client.h"
@@ -52,19 +54,7 @@ struct ReconcilerDeps {
   kube::runtime::Logger logger = kube::runtime::defaultLogger().named("organization");
 };
 
-// How one step of a pass ended, as a condition reports it.
-struct StepResult {
-  bool ok = true;
-  std::string reason;
-  std::string message;
-  bool retry = false;  // a transient failure: retry with backoff (else wait for a change)
-  static StepResult success(std::string reason, std::string message) {
-    return {.ok = true, .reason = std::move(reason), .message = std::move(message), .retry = false};
-  }
-  static StepResult failure(std::string reason, std::string message, bool retry) {
-    return {.ok = false, .reason = std::move(reason), .message = std::move(message), .retry = retry};
-  }
-};
+using aphex::StepResult;
 
 class Reconciler {
  public:
@@ -87,8 +77,6 @@ class Reconciler {
   std::optional<kube::runtime::Outcome> deleteRepoBindings(Pass& pass);
   std::optional<kube::runtime::Outcome> deleteOutsideTheNamespace(Pass& pass);
   std::optional<kube::runtime::Outcome> deleteNamespace(Pass& pass);
-  kube::Result<void> addFinalizer(const kube::Json& live);
-  kube::Result<void> removeFinalizer(const kube::Json& live);
 
   StepResult applyNamespace(Pass& pass);
   StepResult applyWebhook(Pass& pass, const std::vector<std::string>& repo_namespaces);
@@ -103,16 +91,20 @@ class Reconciler {
   kube::Result<std::unique_ptr<cloudflare::Client>> cloudflareClient();
   kube::Result<void> deleteTunnel(Pass& pass, cloudflare::Client& cloudflare);
 
-  StepResult applyAll(const std::vector<Child>& children, const std::string& what);
-  kube::Result<void> removeIfPresent(const kube::ResourceType& type, const std::string& ns, const std::string& name);
+  StepResult applyAll(const std::vector<Child>& children, const std::string& what) {
+    return writer_.applyAll(children, what);
+  }
+  kube::Result<void> removeIfPresent(const kube::ResourceType& type, const std::string& ns, const std::string& name) {
+    return writer_.removeIfPresent(type, ns, name);
+  }
   // The pipeline namespaces of the Ready ones among `bindings`, sorted.
   static std::vector<std::string> repoNamespaces(const std::vector<kube::runtime::ObjectPtr>& bindings);
   std::vector<kube::runtime::ObjectPtr> repoBindingsOf(const api::Organization& org) const;
   kube::runtime::Outcome writeStatus(Pass& pass, kube::runtime::Outcome outcome);
-  void recordTransitions(const Pass& pass);
 
   ReconcilerDeps deps_;
-  kube::runtime::Applier applier_;
+  ChildWriter writer_;
+  kube::runtime::Applier& applier_;  // writer_'s
 };
 
 }  // namespace aphex::organization

@@ -23,7 +23,12 @@ using Child = organization::Child;
 
 // Names of what a RepoBinding owns, in one place.
 inline constexpr std::string_view kRunnerServiceAccount = "pipeline-runner";
-inline constexpr std::string_view kRunnerRole = "pipeline-runner";
+inline constexpr std::string_view kRunnerBinding = "pipeline-runner";
+// Shipped in platform/base/controller/rbac.yaml: what pipelines may do, granted in their own
+// namespace only by the RoleBinding pipeline-runner. A ClusterRole rather than a Role per
+// namespace, so that the controller need not hold these rights itself (it only may `bind` this
+// role) and operators tune them in one place.
+inline constexpr std::string_view kRunnerClusterRole = "aphex-pipeline-runner";
 inline constexpr std::string_view kQuotaName = "tenant-quota";
 inline constexpr std::string_view kLimitRangeName = "tenant-limits";
 inline constexpr std::string_view kNetworkPolicyName = "tenant-isolation";
@@ -33,6 +38,11 @@ inline constexpr std::string_view kImpersonationBinding = "aphex-eventlistener-i
 // Shipped in platform/base/controller/rbac.yaml: impersonate ServiceAccount pipeline-runner only.
 inline constexpr std::string_view kImpersonatorClusterRole = "aphex-pipeline-runner-impersonator";
 inline constexpr std::string_view kInClusterServer = "https://kubernetes.default.svc";
+
+// The workspace every run binds to a fresh volume when the Pipeline declares it (the contract's
+// only workspace; docs/pipeline-contract.md).
+inline constexpr std::string_view kSourceWorkspace = "source";
+inline constexpr std::string_view kSourceWorkspaceSize = "1Gi";
 
 // The parameters every PipelineRun receives (the pipeline contract, docs/api.md); a Pipeline
 // declares those it uses (Tekton ignores the others).
@@ -46,6 +56,11 @@ struct ApiServerEndpoint {
   std::string ip;  // IPv4 or IPv6 address
   int port = 443;
 };
+
+// "<namespace>/<name>" of the RepoBinding, as kRepoBindingAnnotation carries it.
+std::string bindingKey(const api::RepoBinding& binding);
+// Every kind a RepoBinding may make, for caching and for cleaning up.
+const std::vector<kube::ResourceType>& childKinds();
 
 // The organization's namespace (org-<aphexOrg>), where its EventListener runs.
 std::string organizationNamespace(const api::RepoBinding& binding);
@@ -73,9 +88,10 @@ std::vector<Child> namespaceChildren(const api::RepoBinding& binding);
 kube::Result<kube::Json> pipeline(const api::RepoBinding& binding);
 kube::Result<std::vector<Child>> pipelineChildren(const api::RepoBinding& binding);
 
-// AccessReady: ServiceAccount, Role and RoleBinding pipeline-runner, and the RoleBinding that lets
-// the organization's EventListener impersonate pipeline-runner (and nothing else).
-kube::Json runnerRole(const api::RepoBinding& binding);
+// AccessReady: ServiceAccount pipeline-runner and its RoleBinding to aphex-pipeline-runner, and the
+// RoleBinding that lets the organization's EventListener impersonate pipeline-runner (and nothing
+// else).
+kube::Json runnerBinding(const api::RepoBinding& binding);
 kube::Json impersonationBinding(const api::RepoBinding& binding);
 std::vector<Child> accessChildren(const api::RepoBinding& binding);
 

@@ -1,0 +1,274 @@
+#!/usr/bin/env bash
+# The k3s deployment: k3s on this machine (installed when missing), the controller's image in
+# its containerd, Argo CD, the Secrets the platform needs (the Cloudflare API token among them)
+# and the root Application; from then on Argo CD installs the platform from Git. Run as root
+# through ./bootstrap.sh --deployment k3s.
+set -euo pipefail
+
+# shellcheck source=platform/deployments/bootstrap-lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../bootstrap-lib.sh"
+
+usage() {
+  cat <<'EOF'
+Usage: sudo ./bootstrap.sh --deployment k3s [OPTIONS]
+
+Installs k3s on this machine unless it runs already, puts the aphex-controller image into its
+containerd, installs Argo CD, creates the namespaces and Secrets the platform needs (the
+Cloudflare API token for cert-manager, external-dns and the controller) and applies the root
+Application aphex-root, which syncs platform/deployments/k3s. Running it again changes
+nothing that exists. Needs root and curl (and Docker to build the image, unless
+--controller-image names a published one), and internet access.
+
+Set the domain, Let's Encrypt and Cloudflare parameters in
+platform/deployments/k3s/settings/settings.yaml and push them to the repository Argo CD reads
+before the first run.
+
+Options:
+  --k3s-version VERSION   install this k3s release (e.g. v1.33.4+k3s1) instead of the newest
+                          of the channel in scripts/versions.env
+  --repo-url URL          Git repository Argo CD syncs the platform from (default: repoURL
+                          of platform/base/argocd-apps/source.yaml); kept in the cluster
+  --revision REV          branch, tag or commit of it (default: its targetRevision)
+  --controller-image REF  pull this published image (a full reference, registry/name:tag)
+                          instead of building one with Docker
+  --rebuild-image         build (or pull) and import the controller's image even when k3s has
+                          it already
+  --down                  delete the Organizations (so that the controller removes their
+                          tunnels and DNS records) and the platform's routes (so that
+                          external-dns removes theirs), then uninstall k3s
+  --dry-run               print every step and command without running any
+  --show-secrets          print the Secrets' values and Argo CD's admin password (by default
+                          only the commands that read them)
+  -h, --help              this text
+
+Environment:
+  CLOUDFLARE_API_TOKEN    the Cloudflare API token (Zone DNS Edit, Account Cloudflare Tunnel
+                          Edit); asked for when unset and needed, never printed
+EOF
+}
+
+k3s_version=""
+repo_url=""
+revision=""
+image_ref=""
+rebuild_image=false
+down=false
+while (($#)); do
+  case "$1" in
+    --k3s-version|--repo-url|--revision|--controller-image)
+      (($# >= 2)) || die "$1 needs a value (see --help)"
+      case "$1" in
+        --k3s-version) k3s_version="$2" ;;
+        --repo-url) repo_url="$2" ;;
+        --revision) revision="$2" ;;
+        --controller-image) image_ref="$2" ;;
+      esac
+      shift ;;
+    --rebuild-image) rebuild_image=true ;;
+    --down) down=true ;;
+    --dry-run) dry_run=true ;;
+    --show-secrets) show_secrets=true ;;
+    -h|--help) usage; exit 0 ;;
+    *) die "unknown option '$1' for --deployment k3s (see --help)" ;;
+  esac
+  shift
+done
+[[ -z "$k3s_version" || "$k3s_version" =~ ^v[0-9]+\.[0-9]+\.[0-9]+\+k3s[0-9]+$ ]] \
+  || die "--k3s-version must look like v1.33.4+k3s1, not '$k3s_version'"
+validate_source_options
+
+KUBECTL_CMD=(k3s kubectl)
+CTR=(k3s ctr -n k8s.io)
+IMAGE="$(controller_image)"
+DOMAIN="$(settings_value k3s domain)"
+K3S_INSTALLER_URL="https://get.k3s.io"
+CONTAINERD_CONFIG="/var/lib/rancher/k3s/agent/etc/containerd/config.toml"
+# cert-manager's ClusterIssuer, external-dns and the controller each read the token from a
+# Secret in their own namespace; the Secret's name and key are the same everywhere.
+CLOUDFLARE_SECRET="cloudflare-api-token"
+CLOUDFLARE_NAMESPACES=(cert-manager external-dns "$PLATFORM_NAMESPACE")
+
+k3s_running() { command -v k3s >/dev/null 2>&1 && systemctl is-active --quiet k3s 2>/dev/null; }
+
+check_prerequisites() {
+  if ((EUID != 0)); then
+    if $dry_run; then
+      warn "not root (a real run stops here): run it as root, e.g. sudo ./bootstrap.sh --deployment k3s"
+    else
+      die "k3s is installed and run as root: run this as root, e.g. sudo ./bootstrap.sh --deployment k3s"
+    fi
+  fi
+  if $dry_run || ! k3s_running; then
+    require_tools curl base64 systemctl
+  else
+    require_tools k3s base64
+  fi
+  if [[ -z "$image_ref" ]] && ! command -v docker >/dev/null 2>&1; then
+    info "no docker: the controller's image must come from --controller-image (unless k3s has it already)"
+  fi
+}
+
+install_k3s() {
+  local env=() installer
+  if [[ -n "$k3s_version" ]]; then env+=("INSTALL_K3S_VERSION=$k3s_version"); else env+=("INSTALL_K3S_CHANNEL=$K3S_CHANNEL"); fi
+  if $dry_run; then
+    info "(only when the k3s service is not running)"
+    run curl -sfL -o /tmp/k3s-install.sh "$K3S_INSTALLER_URL"
+    run env "${env[@]}" sh /tmp/k3s-install.sh
+    return
+  fi
+  if k3s_running; then
+    info "k3s runs ($(k3s --version | head -1)); left as it is"
+    return
+  fi
+  installer="$(mktemp)"
+  trap 'rm -f "$installer"' RETURN
+  curl -sfL -o "$installer" "$K3S_INSTALLER_URL" || die "cannot download the k3s installer from $K3S_INSTALLER_URL"
+  env "${env[@]}" sh "$installer" 2>&1 | indent
+}
+
+# k3s adds the `nvidia` runtime to its containerd when it finds the NVIDIA Container Toolkit at
+# start; RuntimeClass gpu (platform/deployments/k3s/site) needs it.
+check_gpu_runtime() {
+  if $dry_run; then
+    run grep -q nvidia "$CONTAINERD_CONFIG"
+    return
+  fi
+  if grep -q nvidia "$CONTAINERD_CONFIG" 2>/dev/null; then
+    info "k3s's containerd has the NVIDIA runtime: GPU workloads can use RuntimeClass gpu"
+  elif command -v nvidia-container-runtime >/dev/null 2>&1; then
+    warn "the NVIDIA Container Toolkit is installed but k3s has not picked it up: systemctl restart k3s"
+  else
+    info "no NVIDIA Container Toolkit on this node: pods of RuntimeClass gpu cannot start here"
+  fi
+}
+
+import_controller_image() {
+  local node_ref="docker.io/library/$IMAGE"
+  if $dry_run; then
+    info "(only when k3s lacks $node_ref, or with --rebuild-image)"
+    run "${CTR[@]}" images ls -q "name==$node_ref"
+  elif ! $rebuild_image && [[ -n "$("${CTR[@]}" images ls -q "name==$node_ref" 2>/dev/null)" ]]; then
+    info "k3s has $node_ref; left as it is (--rebuild-image replaces it)"
+    return
+  fi
+  if [[ -n "$image_ref" ]]; then
+    run "${CTR[@]}" images pull "$image_ref"
+    run "${CTR[@]}" images tag --force "$image_ref" "$node_ref"
+    return
+  fi
+  if ! $dry_run && ! command -v docker >/dev/null 2>&1; then
+    die "k3s has no $node_ref and docker is not installed to build it: give --controller-image REF (a published image)"
+  fi
+  info "(building with the Dockerfile: the same build as CI, a few minutes the first time)"
+  run docker build -t "$IMAGE" .
+  if $dry_run; then
+    info "$ docker save $IMAGE | $(quote "${CTR[@]}") images import -"
+  else
+    docker save "$IMAGE" | "${CTR[@]}" images import - | indent
+  fi
+}
+
+# The token only matters when one of its Secrets is missing: a re-run asks for nothing.
+cloudflare_token() {
+  local ns missing=false
+  for ns in "${CLOUDFLARE_NAMESPACES[@]}"; do
+    exists secret "$CLOUDFLARE_SECRET" -n "$ns" || missing=true
+  done
+  $missing || return 0
+  if [[ -z "${CLOUDFLARE_API_TOKEN:-}" ]]; then
+    [[ -t 0 ]] || die "CLOUDFLARE_API_TOKEN is not set (and there is no terminal to ask for it)"
+    read -rsp "    Cloudflare API token (not shown): " CLOUDFLARE_API_TOKEN
+    echo
+    [[ -n "$CLOUDFLARE_API_TOKEN" ]] || die "no Cloudflare API token given"
+  fi
+}
+
+create_cloudflare_secrets() {
+  local ns
+  if $dry_run; then
+    info "(the token from CLOUDFLARE_API_TOKEN, or asked for on the terminal, only when a Secret is missing)"
+  else
+    cloudflare_token
+  fi
+  for ns in "${CLOUDFLARE_NAMESPACES[@]}"; do
+    ensure_namespace "$ns"
+    ensure_secret "$ns" "$CLOUDFLARE_SECRET" token "${CLOUDFLARE_API_TOKEN:-<token>}"
+  done
+}
+
+deploy_down() {
+  if ! $dry_run && ! k3s_running; then
+    info "k3s is not running; nothing to clean up in it"
+  else
+    step "stopping Argo CD's application controller, so that nothing deleted below comes back"
+    kube scale statefulset argocd-application-controller -n "$ARGOCD_NAMESPACE" --replicas=0
+    step "deleting Organizations, so that aphex-controller removes their Cloudflare tunnels and DNS records"
+    if $dry_run || exists crd organizations.aphex.io; then
+      kube delete organizations --all -A --timeout=300s
+    fi
+    step "deleting the platform's HTTPRoutes, so that external-dns removes their DNS records"
+    if $dry_run || exists crd httproutes.gateway.networking.k8s.io; then
+      kube delete httproutes --all -A --timeout=120s
+      info "(external-dns removes records on its next pass, within a minute: waiting 90 s)"
+      run sleep 90
+    fi
+  fi
+  step "uninstalling k3s"
+  if $dry_run || [[ -x /usr/local/bin/k3s-uninstall.sh ]]; then
+    run /usr/local/bin/k3s-uninstall.sh
+  else
+    info "k3s is not installed (no /usr/local/bin/k3s-uninstall.sh)"
+  fi
+  step "done in $((SECONDS - START_SECONDS))s"
+}
+
+print_summary() {
+  cat <<EOF
+
+The platform is being installed by Argo CD from Git (a few minutes; certificates and DNS
+records follow once cert-manager and external-dns run).
+EOF
+  print_argocd_access
+  info "hosts: https://argocd.$DOMAIN, https://auth.$DOMAIN, https://dex.$DOMAIN"
+  info "kubeconfig: /etc/rancher/k3s/k3s.yaml (root only; copy it, with the server's address, to use it elsewhere)"
+  info "remove it all: sudo ./bootstrap.sh --deployment k3s --down"
+}
+
+main() {
+  cd "$ROOT"
+  if $down; then
+    check_prerequisites
+    deploy_down
+    return
+  fi
+
+  step "checking prerequisites (root, curl)"
+  check_prerequisites
+  if [[ "$DOMAIN" == example.com || -z "$DOMAIN" ]]; then
+    warn "platform/deployments/k3s/settings/settings.yaml still has the domain '$DOMAIN': set your" \
+      "Cloudflare zone there and push it to the repository Argo CD reads"
+  fi
+
+  step "installing k3s (channel $K3S_CHANNEL${k3s_version:+, release $k3s_version})"
+  install_k3s
+  wait_for_api 180
+  check_gpu_runtime
+
+  step "putting the controller's image $IMAGE into k3s's containerd"
+  import_controller_image
+
+  step "installing Argo CD $ARGOCD_VERSION"
+  install_argocd
+
+  step "creating namespaces and the Secrets the platform needs (each only when missing)"
+  create_cloudflare_secrets
+
+  step "applying the root Application $ROOT_APPLICATION (platform/deployments/k3s)"
+  apply_root_application k3s "$repo_url" "$revision"
+
+  step "done in $((SECONDS - START_SECONDS))s"
+  print_summary
+}
+
+main

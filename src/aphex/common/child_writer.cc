@@ -1,0 +1,98 @@
+#include "aphex/common/child_writer.h"
+
+#include "aphex/common/labels.h"
+
+namespace aphex {
+
+using kube::Json;
+
+ChildWriter::ChildWriter(kube::Client& client, const ChildCache& children)
+    : client_(client),
+      children_(children),
+      applier_(client, {.field_manager = std::string(kFieldManager),
+                        .hash_annotation = std::string(kAppliedHashAnnotation)}) {}
+
+namespace {
+
+// A 404 on apply is a missing namespace (say, the Argo CD namespace) or a kind whose CRD is not
+// installed (Tekton, Argo CD, External Secrets); the condition's reason says which.
+std::string failureReason(const kube::Error& error) {
+  if (!error.isNotFound()) return "ApplyFailed";
+  const Json& details = error.status->details;
+  if (details.is_object() && details.value("kind", "") == "namespaces") return "NamespaceNotFound";
+  return "KindNotInstalled";
+}
+
+}  // namespace
+
+StepResult ChildWriter::applyAll(const std::vector<Child>& children, const std::string& what) {
+  for (const auto& child : children) {
+    const auto& metadata = child.object["metadata"];
+    const std::string name = metadata.value("name", "");
+    const std::string ns = metadata.value("namespace", "");
+    const auto live = children_.get(child.type, ns, name);
+    auto applied = applier_.apply(child.type, child.object, live.get());
+    if (!applied) {
+      const std::string kind = child.object.value("kind", "");
+      return StepResult::failure(failureReason(applied.error()),
+                                 what + ": " + kind + " " + (ns.empty() ? "" : ns + "/") + name + ": " +
+                                     applied.error().message,
+                                 true);
+    }
+  }
+  return StepResult::success("Applied", what + " applied");
+}
+
+kube::Result<void> ChildWriter::removeIfPresent(const kube::ResourceType& type, const std::string& ns,
+                                                const std::string& name) {
+  auto removed = client_.remove(type, ns, name, {.propagation = kube::PropagationPolicy::kBackground});
+  if (!removed && !removed.error().isNotFound()) return std::move(removed).error();
+  return {};
+}
+
+namespace {
+
+// The resourceVersion makes the merge patch conditional: a list is replaced whole, so a
+// concurrent change to it must fail (409) rather than be overwritten.
+kube::Result<void> patchFinalizers(kube::Client& client, const kube::ResourceType& type, const Json& live,
+                                   Json finalizers) {
+  const Json patch{{"metadata", {{"finalizers", std::move(finalizers)},
+                                 {"resourceVersion", live["metadata"].value("resourceVersion", "")}}}};
+  auto patched =
+      client.mergePatch(type, live["metadata"].value("namespace", ""), live["metadata"].value("name", ""), patch);
+  if (!patched && !patched.error().isNotFound()) return std::move(patched).error();
+  return {};
+}
+
+}  // namespace
+
+kube::Result<void> ChildWriter::addFinalizer(const kube::ResourceType& type, const Json& live) {
+  Json finalizers = live["metadata"].value("finalizers", Json::array());
+  finalizers.push_back(std::string(kFinalizer));
+  return patchFinalizers(client_, type, live, std::move(finalizers));
+}
+
+kube::Result<void> ChildWriter::removeFinalizer(const kube::ResourceType& type, const Json& live) {
+  Json finalizers = Json::array();
+  for (const auto& finalizer : live["metadata"].value("finalizers", Json::array())) {
+    if (finalizer != kFinalizer) finalizers.push_back(finalizer);
+  }
+  return patchFinalizers(client_, type, live, std::move(finalizers));
+}
+
+void recordTransitions(kube::runtime::EventRecorder& events, const Json& regarding_object,
+                       const std::vector<api::Condition>& before, const std::vector<api::Condition>& now) {
+  const auto regarding = kube::runtime::ObjectReference::of(regarding_object);
+  for (const auto& condition : now) {
+    const api::Condition* previous = api::findCondition(before, condition.type);
+    if (previous != nullptr && previous->status == condition.status && previous->reason == condition.reason) continue;
+    const std::string note = condition.type + ": " + condition.message;
+    if (condition.status == api::ConditionStatus::kTrue) {
+      events.normal(regarding, condition.reason, "Reconcile", note);
+    } else {
+      events.warning(regarding, condition.reason, "Reconcile", note);
+    }
+  }
+}
+
+}  // namespace aphex

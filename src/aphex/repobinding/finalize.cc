@@ -1,0 +1,152 @@
+// Deleting a RepoBinding: everything it made goes, in an order that leaks nothing, and the
+// finalizer stays until the last piece is gone.
+#include "aphex/api/group.h"
+#include "aphex/common/labels.h"
+#include "aphex/common/resources.h"
+#include "aphex/repobinding/resources.h"
+#include "repobinding/pass.h"
+
+namespace aphex::repobinding {
+namespace {
+
+using kube::Json;
+using kube::runtime::Done;
+using kube::runtime::Outcome;
+using kube::runtime::RequeueAfter;
+using kube::runtime::Retry;
+namespace res = aphex::resources;
+namespace rb_res = aphex::repobinding::resources;
+namespace cond = api::repo_binding_condition;
+
+// How often a pass that waits for something to go looks again (its watch may also wake it).
+constexpr auto kWaitInterval = std::chrono::seconds(5);
+
+const kube::ResourceType kApplications{
+    .group = "argoproj.io", .version = "v1alpha1", .plural = "applications", .namespaced = true};
+
+// Where every object a binding makes lives, by name. Built from the same builders that make them,
+// so the two cannot disagree; the Pipeline's name needs no valid pipelineSpec.
+std::vector<Child> madeObjects(const api::RepoBinding& binding, const ControllerConfig& config) {
+  std::vector<Child> made;
+  for (auto group : {triggerChildren(binding), gitOpsChildren(binding, config), accessChildren(binding),
+                     guardrailChildren(binding, config, {})}) {
+    for (auto& child : group) made.push_back(std::move(child));
+  }
+  made.push_back({rb_res::kPipelines, object("tekton.dev/v1", "Pipeline",
+                                             {{"name", binding.spec.pipeline_name},
+                                              {"namespace", binding.spec.pipeline_name}})});
+  return made;
+}
+
+}  // namespace
+
+Outcome Reconciler::finalize(Pass& pass) {
+  if (!pass.binding.metadata.hasFinalizer(kFinalizer)) return Done{};
+  pass.status.phase = api::Phase::kTerminating;
+  if (auto ended = markTerminating(pass)) return *ended;
+  if (auto ended = deleteApplications(pass)) return *ended;
+  if (auto ended = deleteChildren(pass)) return *ended;
+  if (auto ended = deleteOrReleaseNamespace(pass)) return *ended;
+  if (auto removed = writer_.removeFinalizer(api::kRepoBindings, *pass.live); !removed) {
+    return Retry{removed.error().message};
+  }
+  deps_.logger.info("repository binding cleaned up", {{"repobinding", pass.key()}});
+  return Done{};
+}
+
+// Says so at once: Ready turns False, which takes the namespace off the Organization's
+// EventListener before anything is deleted, so no push starts a run halfway through.
+std::optional<Outcome> Reconciler::markTerminating(Pass& pass) {
+  if (pass.binding.status.phase == api::Phase::kTerminating) return std::nullopt;
+  pass.set(cond::kReady, StepResult::failure("Deleting", "cleaning up before the RepoBinding goes", false));
+  if (auto written = writer_.applier().applyStatus(api::kRepoBindings, api::toJson(pass.status), *pass.live); !written) {
+    return Retry{"writing status: " + written.error().message};
+  }
+  return std::nullopt;
+}
+
+// The team's Argo CD Applications of this pipeline, wherever they are. Argo CD's own finalizer
+// prunes what they deployed; the binding waits for that before the AppProject goes, since Argo CD
+// cannot process an Application whose project is gone.
+std::optional<Outcome> Reconciler::deleteApplications(Pass& pass) {
+  const std::string selector = std::string(kOrganizationLabel) + "=" + pass.binding.spec.aphex_org + "," +
+                               std::string(kPipelineLabel) + "=" + pass.binding.spec.pipeline_name;
+  auto listed = deps_.client.list(kApplications, "", {.label_selector = selector});
+  if (!listed) {
+    if (listed.error().isNotFound()) return std::nullopt;  // Argo CD is not installed: nothing to delete
+    return Retry{"listing Argo CD Applications: " + listed.error().message};
+  }
+  const Json& items = listed.value()["items"];
+  if (items.empty()) return std::nullopt;
+  for (const auto& application : items) {
+    const auto& metadata = application["metadata"];
+    if (metadata.contains("deletionTimestamp")) continue;
+    if (auto removed = writer_.removeIfPresent(kApplications, metadata.value("namespace", ""), metadata.value("name", ""));
+        !removed) {
+      return Retry{"deleting Argo CD Application: " + removed.error().message};
+    }
+  }
+  pass.set(cond::kReady, StepResult::failure("DeletingApplications",
+                                             "waiting for " + std::to_string(items.size()) +
+                                                 " Argo CD Application(s) of the pipeline to go",
+                                             false));
+  return writeStatus(pass, RequeueAfter{kWaitInterval});
+}
+
+// Every object the binding made, except the namespace. Objects another binding owns (one that
+// claimed the same pipeline name) are left alone.
+std::optional<Outcome> Reconciler::deleteChildren(Pass& pass) {
+  for (const auto& child : madeObjects(pass.binding, deps_.config)) {
+    const auto& metadata = child.object["metadata"];
+    const std::string ns = metadata.value("namespace", "");
+    const std::string name = metadata.value("name", "");
+    const auto cached = deps_.children.get(child.type, ns, name);
+    if (cached && !ownedByThisBinding(pass, cached.get())) continue;
+    if (auto removed = writer_.removeIfPresent(child.type, ns, name); !removed) {
+      if (removed.error().isNotFound()) continue;
+      return Retry{"deleting " + child.type.plural + " " + ns + "/" + name + ": " + removed.error().message};
+    }
+  }
+  return std::nullopt;
+}
+
+// deletionPolicy Delete: the namespace goes, and the finalizer stays until it has gone, so that a
+// binding of the same name created right after never meets a terminating namespace. Retain: the
+// namespace is released — its Pod Security labels stay, Aphex's labels go (so nothing labelled for
+// the organization is left), and it is annotated for adoption.
+std::optional<Outcome> Reconciler::deleteOrReleaseNamespace(Pass& pass) {
+  const std::string& ns = pass.binding.spec.pipeline_name;
+  const auto cached = deps_.children.get(res::kNamespaces, "", ns);
+  if (cached && !ownedByThisBinding(pass, cached.get())) return std::nullopt;
+  if (pass.binding.spec.deletion_policy == api::DeletionPolicy::kRetain) {
+    if (!cached) return std::nullopt;  // never made, or released already
+    Json released = namespaceWithPodSecurity(ns, Json::object());
+    released["metadata"]["annotations"] = {{std::string(kRetainedAnnotation), pass.binding.spec.aphex_org + "/" + ns}};
+    // Applied by the same field manager, the labels and annotations it no longer sets are removed.
+    if (auto applied = deps_.client.apply(res::kNamespaces, released, {.field_manager = std::string(kFieldManager),
+                                                                      .force = true});
+        !applied && !applied.error().isNotFound()) {
+      return Retry{"releasing namespace " + ns + ": " + applied.error().message};
+    }
+    return std::nullopt;
+  }
+  auto current = deps_.client.get(res::kNamespaces, "", ns);
+  if (!current) {
+    if (current.error().isNotFound()) return std::nullopt;
+    return Retry{"reading namespace " + ns + ": " + current.error().message};
+  }
+  if (!ownedByThisBinding(pass, &current.value())) return std::nullopt;
+  if (auto removed = writer_.removeIfPresent(res::kNamespaces, "", ns); !removed) {
+    return Retry{"deleting namespace " + ns + ": " + removed.error().message};
+  }
+  pass.set(cond::kReady, StepResult::failure("DeletingNamespace", "waiting for namespace " + ns + " to go", false));
+  return writeStatus(pass, RequeueAfter{kWaitInterval});
+}
+
+bool Reconciler::ownedByThisBinding(const Pass& pass, const Json* object) const {
+  const auto requests = bindingOfChild(*object);
+  return !requests.empty() && requests.front().ns == pass.binding.metadata.ns &&
+         requests.front().name == pass.binding.metadata.name;
+}
+
+}  // namespace aphex::repobinding

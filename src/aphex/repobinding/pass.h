@@ -1,0 +1,16 @@
+// What one RepoBinding reconcile pass knows and decides (private to the controller).
+#pragma once
+
+#include "aphex/common/step.h"
+#include "aphex/repobinding/reconciler.h"
+
+namespace aphex::repobinding {
+
+struct Reconciler::Pass : ReconcilePass<api::RepoBinding> {
+  using ReconcilePass::ReconcilePass;
+  api::RepoBinding& binding = object;
+  // The Organization, once organizationAllows() has found it.
+  std::optional<api::Organization> organization;
+};
+
+}  // namespace aphex::repobinding

@@ -1,0 +1,249 @@
+#include "aphex/repobinding/reconciler.h"
+
+#include <algorithm>
+#include <set>
+
+#include "aphex/api/group.h"
+#include "aphex/common/labels.h"
+#include "aphex/common/resources.h"
+#include "repobinding/pass.h"
+
+namespace aphex::repobinding {
+namespace {
+
+using kube::Json;
+using kube::runtime::Done;
+using kube::runtime::Outcome;
+using kube::runtime::Retry;
+using kube::runtime::Terminal;
+namespace res = aphex::resources;
+namespace cond = api::repo_binding_condition;
+
+bool conditionTrue(const std::vector<api::Condition>& conditions, std::string_view type) {
+  const api::Condition* found = api::findCondition(conditions, type);
+  return found != nullptr && found->status == api::ConditionStatus::kTrue;
+}
+
+std::string annotation(const Json& object, std::string_view key) {
+  const auto metadata = object.find("metadata");
+  if (metadata == object.end()) return "";
+  const auto annotations = metadata->find("annotations");
+  if (annotations == metadata->end() || !annotations->is_object()) return "";
+  return annotations->value(std::string(key), "");
+}
+
+// Validation errors other than pipelineSpec's: those stop the whole pass. pipelineSpec's fail
+// PipelineReady only.
+std::vector<api::FieldError> specErrors(const api::RepoBinding& binding) {
+  std::vector<api::FieldError> errors = api::validate(binding);
+  std::erase_if(errors, [](const api::FieldError& error) { return error.path == "spec.pipelineSpec"; });
+  return errors;
+}
+
+}  // namespace
+
+std::vector<ApiServerEndpoint> apiServerEndpoints(const std::vector<kube::runtime::ObjectPtr>& slices) {
+  std::set<std::pair<std::string, int>> found;
+  for (const auto& slice : slices) {
+    int port = 0;
+    for (const auto& entry : slice->value("ports", Json::array())) {
+      if (entry.value("name", "") == "https" && entry.contains("port") && entry["port"].is_number_integer()) {
+        port = entry["port"].get<int>();
+      }
+    }
+    if (port == 0) continue;
+    for (const auto& endpoint : slice->value("endpoints", Json::array())) {
+      // Absent `ready` means ready (the EndpointSlice API's rule).
+      if (!endpoint.value("conditions", Json::object()).value("ready", true)) continue;
+      for (const auto& address : endpoint.value("addresses", Json::array())) {
+        if (address.is_string()) found.emplace(address.get<std::string>(), port);
+      }
+    }
+  }
+  std::vector<ApiServerEndpoint> endpoints;
+  for (const auto& [ip, port] : found) endpoints.push_back({.ip = ip, .port = port});
+  return endpoints;
+}
+
+Reconciler::Reconciler(ReconcilerDeps deps) : deps_(std::move(deps)), writer_(deps_.client, deps_.children) {}
+
+std::vector<kube::runtime::Request> Reconciler::bindingsOf(const Json& organization) const {
+  const std::string name = organization.value("metadata", Json::object()).value("name", "");
+  std::vector<kube::runtime::Request> requests;
+  for (const auto& binding : deps_.repo_bindings.store().list()) {
+    const auto spec = binding->find("spec");
+    if (spec == binding->end() || !spec->is_object() || spec->value("aphexOrg", "") != name) continue;
+    const auto& metadata = (*binding)["metadata"];
+    requests.push_back({.ns = metadata.value("namespace", ""), .name = metadata.value("name", "")});
+  }
+  return requests;
+}
+
+std::vector<kube::runtime::Request> Reconciler::bindingOfChild(const Json& child) {
+  const std::string key = annotation(child, kRepoBindingAnnotation);
+  const auto slash = key.find('/');
+  if (slash == std::string::npos) return {};
+  return {{.ns = key.substr(0, slash), .name = key.substr(slash + 1)}};
+}
+
+std::vector<kube::runtime::Request> Reconciler::allBindings() const {
+  std::vector<kube::runtime::Request> requests;
+  for (const auto& binding : deps_.repo_bindings.store().list()) {
+    const auto& metadata = (*binding)["metadata"];
+    requests.push_back({.ns = metadata.value("namespace", ""), .name = metadata.value("name", "")});
+  }
+  return requests;
+}
+
+Outcome Reconciler::reconcile(const kube::runtime::Request& request, std::stop_token) {
+  const auto live = deps_.repo_bindings.store().get(request.key());
+  if (!live) return Done{};  // deleted, and the finalizer already done
+  auto binding = api::RepoBinding::fromJson(*live);
+  if (!binding) {
+    // The API server's schema makes this unreachable for valid CRDs; never crash on it anyway.
+    deps_.logger.error("cannot read RepoBinding", {{"repobinding", request.key()}, {"error", binding.error().message}});
+    return Terminal{binding.error().message};
+  }
+  Pass pass(live, std::move(*binding), deps_.clock.wallNow());
+  if (pass.binding.metadata.deleting()) return finalize(pass);
+  return provision(pass);
+}
+
+Outcome Reconciler::provision(Pass& pass) {
+  const api::RepoBinding& binding = pass.binding;
+  pass.status.github_webhook_settings_url = githubWebhookSettingsUrl(binding);
+  std::vector<api::FieldError> errors = specErrors(binding);
+  if (auto misplaced = api::placementProblem(binding, deps_.config.platform_namespace)) {
+    errors.insert(errors.begin(), *misplaced);
+  }
+  if (!errors.empty()) {
+    const std::string reason = errors.front().path == "metadata.namespace" ? "WrongNamespace" : "InvalidSpec";
+    pass.set(cond::kReady, StepResult::failure(reason, api::describe(errors), false));
+    pass.status.phase = api::Phase::kFailed;
+    return writeStatus(pass, Terminal{api::describe(errors)});
+  }
+  pass.status.pipeline_namespace = binding.spec.pipeline_name;
+  if (!organizationAllows(pass)) {
+    pass.status.phase = api::Phase::kPending;
+    return writeStatus(pass, Done{});  // the Organization's watch wakes this binding
+  }
+  if (!binding.metadata.hasFinalizer(kFinalizer)) {
+    if (auto added = writer_.addFinalizer(api::kRepoBindings, *pass.live); !added) return Retry{added.error().message};
+  }
+  if (const StepResult ns = applyNamespace(pass); !pass.set(cond::kNamespaceReady, ns)) {
+    // Nothing else can exist without the namespace.
+    pass.set(cond::kReady, StepResult::failure("NamespaceNotReady", ns.message, false));
+    pass.status.phase = ns.retry ? api::Phase::kProvisioning : api::Phase::kFailed;
+    return writeStatus(pass, ns.retry ? Outcome{Retry{ns.message}} : Outcome{Terminal{ns.message}});
+  }
+  const std::vector<ApiServerEndpoint> api_servers = apiServerEndpoints(deps_.api_server_endpoints.store().list());
+  pass.set(cond::kPipelineReady, applyPipeline(pass));
+  pass.set(cond::kAccessReady, writer_.applyAll(accessChildren(binding), "pipeline-runner access"));
+  pass.set(cond::kGuardrailsReady,
+           writer_.applyAll(guardrailChildren(binding, deps_.config, api_servers), "quota, limits and network policy"));
+  pass.set(cond::kGitOpsReady, writer_.applyAll(gitOpsChildren(binding, deps_.config), "AppProject and Terraform backend"));
+  pass.set(cond::kTriggerReady, writer_.applyAll(triggerChildren(binding), "Trigger"));
+  const auto& org_status = pass.organization->status;
+  pass.status.webhook_url = org_status.webhook_url;
+  pass.status.webhook_secret_ref = org_status.webhook_secret_ref;
+  return writeStatus(pass, pass.outcome("repository " + api::repositoryFullName(binding.spec) + " runs pipeline " +
+                                        binding.spec.pipeline_name + " on pushes to " + binding.spec.branch));
+}
+
+// The Organization must be Ready for a binding to be provisioned the first time. Once provisioned
+// (it holds the finalizer), a binding keeps going while its Organization's webhook works, so that
+// a transient failure elsewhere in the Organization (say, Cloudflare) does not take every
+// repository of the organization off the EventListener.
+bool Reconciler::organizationAllows(Pass& pass) {
+  const std::string& org_name = pass.binding.spec.aphex_org;
+  const std::string where = "Organization " + org_name + " in " + deps_.config.platform_namespace;
+  const auto live = deps_.organizations.store().get(kube::runtime::objectKey(deps_.config.platform_namespace, org_name));
+  auto wait = [&](std::string reason, std::string message) {
+    pass.set(cond::kReady, StepResult::failure(std::move(reason), std::move(message), false));
+    return false;
+  };
+  if (!live) return wait("OrganizationNotFound", where + " does not exist; the binding waits for it");
+  auto org = api::Organization::fromJson(*live);
+  if (!org) return wait("OrganizationUnreadable", where + ": " + org.error().message);
+  if (org->metadata.deleting()) return wait("OrganizationDeleting", where + " is being deleted");
+  const bool ready = conditionTrue(org->status.conditions, api::organization_condition::kReady) &&
+                     org->status.observed_generation == org->metadata.generation;
+  const bool provisioned = pass.binding.metadata.hasFinalizer(kFinalizer);
+  const bool webhook = conditionTrue(org->status.conditions, api::organization_condition::kWebhookReady);
+  if (!ready && !(provisioned && webhook)) return wait("OrganizationNotReady", where + " is not Ready yet");
+  pass.organization = std::move(*org);
+  return true;
+}
+
+StepResult Reconciler::applyNamespace(Pass& pass) {
+  const Json desired = namespaceObject(pass.binding);
+  const std::string& ns = pass.binding.spec.pipeline_name;
+  const auto cached = deps_.children.get(res::kNamespaces, "", ns);
+  if (StepResult owned = namespaceOwnership(pass, cached.get()); !owned.ok) return owned;
+  auto applied = writer_.applier().apply(res::kNamespaces, desired, cached.get());
+  if (!applied) return StepResult::failure("ApplyFailed", "namespace " + ns + ": " + applied.error().message, true);
+  return StepResult::success("Applied", "namespace " + ns + " is ready");
+}
+
+// A pipeline namespace is this binding's alone. One that another RepoBinding made, or that Aphex
+// did not make, is refused — never taken over — unless it was retained from a binding of the same
+// organization and pipeline.
+StepResult Reconciler::namespaceOwnership(const Pass& pass, const Json* cached) {
+  const std::string& ns = pass.binding.spec.pipeline_name;
+  const std::string mine = bindingKey(pass.binding);
+  Json live;
+  if (cached != nullptr) {
+    live = *cached;
+  } else {
+    // Not in the cache, which holds only what Aphex made: ask whether it exists at all.
+    auto fetched = deps_.client.get(res::kNamespaces, "", ns);
+    if (!fetched && fetched.error().isNotFound()) return StepResult::success("Absent", "");
+    if (!fetched) return StepResult::failure("ReadFailed", "namespace " + ns + ": " + fetched.error().message, true);
+    live = std::move(fetched).value();
+  }
+  if (live["metadata"].contains("deletionTimestamp")) {
+    return StepResult::failure("NamespaceTerminating", "namespace " + ns + " is still being deleted; waiting for it to go",
+                               true);
+  }
+  const std::string owner = annotation(live, kRepoBindingAnnotation);
+  if (cached != nullptr && (owner.empty() || owner == mine)) return StepResult::success("Owned", "");
+  if (cached != nullptr) {
+    return StepResult::failure("NamespaceConflict", "namespace " + ns + " belongs to RepoBinding " + owner +
+                                                        "; choose another spec.pipelineName", false);
+  }
+  if (annotation(live, kRetainedAnnotation) == pass.binding.spec.aphex_org + "/" + ns) {
+    return StepResult::success("Adopted", "");
+  }
+  return StepResult::failure("NamespaceConflict", "namespace " + ns + " already exists and was not made by Aphex for "
+                                                  "organization " + pass.binding.spec.aphex_org +
+                                                  "; choose another spec.pipelineName", false);
+}
+
+StepResult Reconciler::applyPipeline(Pass& pass) {
+  auto children = pipelineChildren(pass.binding);
+  if (!children) return StepResult::failure("InvalidPipelineSpec", "spec." + children.error().message, false);
+  StepResult applied = writer_.applyAll(*children, "Pipeline");
+  if (!applied.ok) return applied;
+  return StepResult::success("Applied", "Pipeline " + pass.binding.spec.pipeline_name + " is in place");
+}
+
+Outcome Reconciler::writeStatus(Pass& pass, Outcome outcome) {
+  pass.status.observed_generation = pass.binding.metadata.generation;
+  if (!pass.status.phase) {
+    pass.status.phase = pass.allReady()            ? api::Phase::kReady
+                        : pass.permanent_failure ? api::Phase::kFailed
+                                                 : api::Phase::kProvisioning;
+  }
+  auto written = writer_.applier().applyStatus(api::kRepoBindings, api::toJson(pass.status), *pass.live);
+  if (!written) {
+    if (written.error().isNotFound()) return Done{};  // gone meanwhile
+    deps_.logger.warn("status write failed", {{"repobinding", pass.key()}, {"error", written.error().message}});
+    return Retry{"writing status: " + written.error().message};
+  }
+  if (written->written) {
+    recordTransitions(deps_.events, *pass.live, pass.previous_conditions, pass.status.conditions);
+  }
+  return outcome;
+}
+
+}  // namespace aphex::repobinding
