@@ -37,6 +37,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "bench_support.h"
+
 #include "kube/client.h"
 #include "kube/config.h"
 #include "runtime/clock.h"
@@ -44,6 +46,8 @@
 #include "runtime/store.h"
 
 namespace {
+
+using namespace aphex::bench;
 
 using kube::Json;
 using SteadyClock = std::chrono::steady_clock;
@@ -76,13 +80,6 @@ struct Failure {
 
 [[noreturn]] void fail(const std::string& message) { throw Failure{message}; }
 
-// Progress and notes go to stderr, so stdout holds only the report.
-void note(const std::string& message) {
-  static std::mutex mutex;
-  std::lock_guard lock(mutex);
-  std::cerr << "bench: " << message << std::endl;
-}
-
 double secondsSince(SteadyClock::time_point start) {
   return std::chrono::duration<double>(SteadyClock::now() - start).count();
 }
@@ -104,12 +101,6 @@ struct Memory {
   std::int64_t heap_in_use = 0;   // mallinfo2: bytes handed out by malloc and not yet freed
   std::int64_t heap_from_os = 0;  // mallinfo2: bytes malloc holds from the kernel (arenas + mmaps)
 };
-
-std::int64_t statusKilobytes(const std::string& status, std::string_view field) {
-  const auto at = status.find(std::string(field) + ":");
-  if (at == std::string::npos) return 0;
-  return std::strtoll(status.c_str() + at + field.size() + 1, nullptr, 10);
-}
 
 Memory sampleMemory() {
   std::ifstream file("/proc/self/status");
@@ -199,10 +190,6 @@ Json configMap(const Options& options, std::size_t index, std::mt19937_64& rando
           {"data", std::move(data)}};
 }
 
-bool retriable(const kube::Error& error) {
-  return error.kind == kube::ErrorKind::kTransport || error.httpCode() == 429 || error.httpCode() >= 500;
-}
-
 // Runs work(i) for i in [0, count) on `threads` threads; stops early if one returns an error.
 // Prints progress every `progress_every` items.
 std::optional<std::string> parallelFor(std::size_t count, std::size_t threads, const std::string& what,
@@ -244,15 +231,6 @@ std::optional<std::string> parallelFor(std::size_t count, std::size_t threads, c
 }
 
 // Creates or patches with a few retries on transport errors and overload.
-template <typename Call>
-kube::Result<Json> withRetries(Call&& call) {
-  for (int attempt = 1;; ++attempt) {
-    auto result = call();
-    if (result || attempt == 5 || !retriable(result.error())) return result;
-    std::this_thread::sleep_for(std::chrono::milliseconds(200 * attempt));
-  }
-}
-
 // --- the raw list -----------------------------------------------------------------------------
 
 struct RawList {
@@ -399,36 +377,10 @@ std::size_t modelStoreOverhead(const Json& object, const std::string& key) {
 
 // --- the report -------------------------------------------------------------------------------
 
-std::string fixed(double value, int decimals) {
-  std::ostringstream out;
-  out.setf(std::ios::fixed);
-  out.precision(decimals);
-  out << value;
-  return out.str();
-}
-
 std::string mib(std::int64_t bytes) { return fixed(static_cast<double>(bytes) / (1024.0 * 1024.0), 1) + " MiB"; }
 
 std::string perObject(std::int64_t bytes, std::size_t objects) {
   return objects == 0 ? "-" : std::to_string(bytes / static_cast<std::int64_t>(objects)) + " B";
-}
-
-std::string pad(std::string text, std::size_t width) {
-  if (text.size() < width) text.append(width - text.size(), ' ');
-  return text;
-}
-
-std::string padLeft(std::string text, std::size_t width) {
-  if (text.size() < width) text.insert(0, width - text.size(), ' ');
-  return text;
-}
-
-// The 1, 5 and 15 minute load averages: how busy the machine was around a run.
-std::string loadAverage() {
-  std::ifstream file("/proc/loadavg");
-  std::string one, five, fifteen;
-  file >> one >> five >> fifteen;
-  return one + " " + five + " " + fifteen;
 }
 
 Json memoryJson(const Memory& memory) {

@@ -44,6 +44,11 @@
 
 #include <CLI/CLI.hpp>
 
+#include "aphex/api/group.h"
+#include "aphex/api/organization.h"
+#include "aphex/common/resources.h"
+#include "bench_support.h"
+
 #include "kube/client.h"
 #include "kube/config.h"
 #include "runtime/clock.h"
@@ -53,16 +58,15 @@
 
 namespace {
 
+using namespace aphex::bench;
+
 using kube::Json;
 using SteadyClock = std::chrono::steady_clock;
 using TimePoint = SteadyClock::time_point;
 
-const kube::ResourceType kOrganizations{
-    .group = "aphex.io", .version = "v1alpha1", .plural = "organizations", .namespaced = true};
-const kube::ResourceType kRepoBindings{
-    .group = "aphex.io", .version = "v1alpha1", .plural = "repobindings", .namespaced = true};
-const kube::ResourceType kEventListeners{
-    .group = "triggers.tekton.dev", .version = "v1beta1", .plural = "eventlisteners", .namespaced = true};
+using aphex::api::kOrganizations;
+using aphex::api::kRepoBindings;
+using aphex::resources::kEventListeners;
 
 // Every object this program creates carries the run's id under this label, so its informers see
 // its own objects only and a person can find them afterwards.
@@ -93,13 +97,6 @@ struct Failure {
 
 [[noreturn]] void fail(const std::string& message) { throw Failure{message}; }
 
-// Progress and notes go to stderr, so stdout holds only the report.
-void note(const std::string& message) {
-  static std::mutex mutex;
-  std::lock_guard lock(mutex);
-  std::cerr << "bench: " << message << std::endl;
-}
-
 double seconds(SteadyClock::duration duration) { return std::chrono::duration<double>(duration).count(); }
 double secondsSince(TimePoint start) { return seconds(SteadyClock::now() - start); }
 
@@ -110,26 +107,11 @@ std::string randomText(std::size_t length, std::string_view alphabet, std::mt199
   return out;
 }
 
-std::string fixed(double value, int decimals) {
-  std::ostringstream out;
-  out.setf(std::ios::fixed);
-  out.precision(decimals);
-  out << value;
-  return out.str();
-}
-
 // `n` in decimal, zero-padded to `width` digits.
 std::string padded(std::size_t n, std::size_t width) {
   std::string digits = std::to_string(n);
   if (digits.size() < width) digits.insert(0, width - digits.size(), '0');
   return digits;
-}
-
-std::string loadAverage() {
-  std::ifstream file("/proc/loadavg");
-  std::string one, five, fifteen;
-  file >> one >> five >> fifteen;
-  return one + " " + five + " " + fifteen;
 }
 
 // --- the controller's process ------------------------------------------------------------------
@@ -140,12 +122,6 @@ struct ProcessSample {
   std::int64_t hwm = 0;  // VmHWM: peak resident since the process started
   double cpu = 0;        // user + system seconds since the process started
 };
-
-std::int64_t statusKilobytes(const std::string& status, std::string_view field) {
-  const auto at = status.find("\n" + std::string(field) + ":");
-  if (at == std::string::npos) return 0;
-  return std::strtoll(status.c_str() + at + field.size() + 2, nullptr, 10);
-}
 
 // CPU seconds from /proc/<pid>/stat: utime and stime are the 14th and 15th fields, counted after
 // the command name, which is in parentheses and may itself hold spaces.
@@ -589,22 +565,9 @@ Json repoBindingObject(const Binding& binding, const std::string& run) {
             {"pipelineSpec", pipelineYaml(binding.name)}}}};
 }
 
-std::string organizationNamespace(const std::string& org) { return "org-" + org; }
-
-bool retriable(const kube::Error& error) {
-  return error.kind == kube::ErrorKind::kTransport || error.httpCode() == 429 || error.httpCode() >= 500;
-}
+using aphex::api::organizationNamespace;
 
 // The client already honours Retry-After; this also rides out dropped connections.
-template <typename Call>
-kube::Result<Json> withRetries(Call&& call) {
-  for (int attempt = 1;; ++attempt) {
-    auto result = call();
-    if (result || attempt == 5 || !retriable(result.error())) return result;
-    std::this_thread::sleep_for(std::chrono::milliseconds(200 * attempt));
-  }
-}
-
 // A create retried after a lost answer may meet the object its first attempt made.
 std::optional<std::string> create(kube::Client& client, const kube::ResourceType& type, const std::string& ns,
                                   const Json& object) {
@@ -725,16 +688,6 @@ EventCount countEvents(kube::Client& client, const std::vector<std::string>& bin
 std::string milliseconds(double value) { return fixed(value * 1e3, 0) + " ms"; }
 // MB as the design's memory target counts them: 10^6 bytes.
 std::string megabytes(std::int64_t bytes) { return fixed(static_cast<double>(bytes) / 1e6, 1) + " MB"; }
-
-std::string pad(std::string text, std::size_t width) {
-  if (text.size() < width) text.append(width - text.size(), ' ');
-  return text;
-}
-
-std::string padLeft(std::string text, std::size_t width) {
-  if (text.size() < width) text.insert(0, width - text.size(), ' ');
-  return text;
-}
 
 std::string verdict(std::optional<bool> met) {
   if (!met) return "";
