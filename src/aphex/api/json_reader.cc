@@ -31,6 +31,20 @@ std::string join(std::string_view path, std::string_view key) {
 
 }  // namespace
 
+std::string excerpt(std::string_view text) {
+  if (text.size() <= kMaxQuotedLength) return std::string(text);
+  std::size_t cut = kMaxQuotedLength;
+  // Back up over continuation bytes (10xxxxxx) so that no character is split.
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  return std::string(text.substr(0, cut)) + "…";
+}
+
+std::string quote(std::string_view text) {
+  std::string result = "\"" + excerpt(text) + "\"";
+  if (text.size() > kMaxQuotedLength) result += " (" + std::to_string(text.size()) + " bytes)";
+  return result;
+}
+
 Field JsonReader::root(const kube::Json& document) {
   Field field{.value = &document, .path = ""};
   if (!document.is_object()) {
@@ -119,7 +133,7 @@ void JsonReader::read(const Field& field, Time& out) {
   if (auto time = parseTime(text)) {
     out = *time;
   } else {
-    fail(field, "an RFC 3339 time such as 2024-05-01T12:00:00Z, not \"" + text + "\"", false);
+    fail(field, "an RFC 3339 time such as 2024-05-01T12:00:00Z, not " + quote(text), false);
   }
 }
 
@@ -147,7 +161,8 @@ void JsonReader::read(const Field& field, std::map<std::string, std::string>& ou
   if (!isObject(field)) return;
   std::map<std::string, std::string> values;
   for (const auto& [key, value] : field.value->items()) {
-    const Field item{.value = &value, .path = field.path + "[" + key + "]"};
+    // The key is the user's text: bounded in the path, as in every message.
+    const Field item{.value = &value, .path = field.path + "[" + excerpt(key) + "]"};
     read(item, values[key]);
   }
   if (ok()) out = std::move(values);
@@ -211,9 +226,9 @@ void JsonReader::expectKind(const Field& root, std::string_view kind) {
   if (!ok()) return;
   // Absent apiVersion and kind are fine: list items and watch events may lack them.
   if (!api_version.empty() && api_version != "aphex.io/v1alpha1") {
-    fail(api_version_field, "aphex.io/v1alpha1, not \"" + api_version + "\"", false);
+    fail(api_version_field, "aphex.io/v1alpha1, not " + quote(api_version), false);
   } else if (!actual_kind.empty() && actual_kind != kind) {
-    fail(kind_field, std::string(kind) + ", not \"" + actual_kind + "\"", false);
+    fail(kind_field, std::string(kind) + ", not " + quote(actual_kind), false);
   }
 }
 

@@ -20,6 +20,16 @@
 
 namespace aphex::api::detail {
 
+// How much of a user's text an error message quotes: objects come from tenants, and a message
+// that repeated a 256 KiB field would flood Events, status and logs.
+inline constexpr std::size_t kMaxQuotedLength = 100;
+
+// `text` cut to kMaxQuotedLength bytes, on a UTF-8 character boundary so that the message stays
+// valid UTF-8 for JSON, with "…" marking the cut.
+std::string excerpt(std::string_view text);
+// The excerpt in double quotes; a cut one also gives the full length ("ab…" (4096 bytes)).
+std::string quote(std::string_view text);
+
 // A value in the document and where it is; `value` is null when the field is absent or null.
 struct Field {
   const kube::Json* value = nullptr;
@@ -62,7 +72,7 @@ class JsonReader {
     if (auto value = parse(text)) {
       out = *value;
     } else {
-      fail(field, "one of " + std::string(allowed) + ", not \"" + text + "\"", false);
+      fail(field, "one of " + std::string(allowed) + ", not " + quote(text), false);
     }
   }
 

@@ -99,11 +99,11 @@ std::vector<FieldError> validate(const KnowledgeBase& knowledge_base) {
     const std::string path = "spec.repositories[" + std::to_string(i) + "]";
     const auto github = parseGitHubUrl(repository.url);
     if (!github) {
-      add(path + ".url", "must be https://github.com/<owner>/<repository>, optionally ending in .git, not \"" +
-                             repository.url + "\"");
+      add(path + ".url", "must be https://github.com/<owner>/<repository>, optionally ending in .git, not " +
+                             detail::quote(repository.url));
     }
     const auto branch_problem = branchNameProblem(repository.branch);
-    if (branch_problem) add(path + ".branch", "\"" + repository.branch + "\" " + *branch_problem);
+    if (branch_problem) add(path + ".branch", detail::quote(repository.branch) + " " + *branch_problem);
     if (github && !branch_problem &&
         !sources.insert({lowercase(github->owner + "/" + github->name), repository.branch}).second) {
       add(path, "repeats " + github->owner + "/" + github->name + " at branch " + repository.branch +
@@ -119,9 +119,9 @@ std::vector<FieldError> validate(const KnowledgeBase& knowledge_base) {
       const std::string path_path = path + ".paths[" + std::to_string(j) + "]";
       const DocsPath docs_path = normalizeDocsPath(repository.paths[j]);
       if (!docs_path.ok()) {
-        add(path_path, "\"" + repository.paths[j] + "\" " + docs_path.problem);
+        add(path_path, detail::quote(repository.paths[j]) + " " + docs_path.problem);
       } else if (!normalized_paths.insert(docs_path.normalized).second) {
-        add(path_path, "\"" + repository.paths[j] + "\" repeats " + docs_path.normalized);
+        add(path_path, detail::quote(repository.paths[j]) + " repeats " + detail::excerpt(docs_path.normalized));
       }
     }
   }

@@ -14,6 +14,48 @@ using kube::Json;
 
 constexpr std::size_t kExcerptLength = 200;
 constexpr const char* kReason = "CloudflareAPI";
+// Cloudflare's envelopes nest a few levels; an answer nested deeper is not one, and is not parsed,
+// since copying and describing it recurse once per level.
+constexpr int kMaxEnvelopeDepth = 32;
+
+// Whether `body`, read as JSON, opens more than `limit` arrays and objects inside one another.
+// Linear and without recursion; brackets inside strings do not count.
+bool nestsDeeperThan(std::string_view body, int limit) {
+  int depth = 0;
+  bool in_string = false;
+  bool escaped = false;
+  for (const char c : body) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > limit) return true;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return false;
+}
+
+// The first `limit` bytes of `text`, safe to put in a message and in JSON: control characters
+// become spaces, and whatever nlohmann's decoder (the one that later writes the message) rejects as
+// UTF-8 becomes U+FFFD, so a cut character or a byte of binary cannot make a write throw.
+std::string printableExcerpt(std::string_view text, std::size_t limit) {
+  std::string cut(text.substr(0, limit));
+  for (char& c : cut) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7F) c = ' ';
+  }
+  const std::string quoted = Json(cut).dump(-1, ' ', false, Json::error_handler_t::replace);
+  return Json::parse(quoted).get<std::string>();
+}
 
 // Field readers that never throw: an answer of the wrong shape must not crash the controller.
 int codeOf(const Json& error) {
@@ -72,7 +114,7 @@ std::string describeAnswer(const kube::HttpResponse& response, const Json& envel
   if (envelope.is_object()) return "Cloudflare answered HTTP " + std::to_string(response.status) + " without errors";
   // An edge or proxy page rather than the API: keep a bounded excerpt.
   return "HTTP " + std::to_string(response.status) + " from Cloudflare: " +
-         response.body.substr(0, std::min(response.body.size(), kExcerptLength));
+         printableExcerpt(response.body, kExcerptLength);
 }
 
 kube::Error apiError(std::string_view what, const kube::HttpResponse& response, const Json& envelope) {
@@ -99,7 +141,9 @@ void collectCodes(const Json& error, std::vector<int>& codes) {
 namespace detail {
 
 kube::Result<Json> decodeEnvelope(std::string_view what, const kube::HttpResponse& response) {
-  Json envelope = Json::parse(response.body, nullptr, /*allow_exceptions=*/false);
+  Json envelope = nestsDeeperThan(response.body, kMaxEnvelopeDepth)
+                      ? Json(Json::value_t::discarded)
+                      : Json::parse(response.body, nullptr, /*allow_exceptions=*/false);
   const bool ok_status = response.status >= 200 && response.status < 300;
   if (ok_status && envelope.is_object() && succeeded(envelope)) return envelope;
   if (ok_status && !envelope.is_object()) {
