@@ -139,12 +139,37 @@ Result<std::unique_ptr<Client>> Client::create(const ClientConfig& config, Clien
   return std::unique_ptr<Client>(new Client(std::move(*transport), config.default_namespace, std::move(options)));
 }
 
+Client::Client(std::unique_ptr<HttpTransport> transport, std::string default_namespace, ClientOptions options)
+    : transport_(std::move(transport)), default_namespace_(std::move(default_namespace)), options_(std::move(options)) {
+  if (options_.write_gate) write_gate_ = std::make_shared<const WriteGate>(options_.write_gate);
+}
+
+void Client::setWriteGate(WriteGate gate) {
+  auto shared = gate ? std::make_shared<const WriteGate>(std::move(gate)) : nullptr;
+  std::lock_guard lock(gate_mutex_);
+  write_gate_ = std::move(shared);
+}
+
+std::optional<Error> Client::refusedByGate(const HttpRequest& request) const {
+  if (request.method == "GET") return std::nullopt;
+  std::shared_ptr<const WriteGate> gate;
+  {
+    std::lock_guard lock(gate_mutex_);
+    gate = write_gate_;  // called outside the lock: a gate may be slow or take locks of its own
+  }
+  if (!gate || (*gate)(request.method, request.path)) return std::nullopt;
+  return Error{.kind = ErrorKind::kTransport,
+               .message = "not the leader any more; write refused: " + request.method + " " + request.path,
+               .status = {}};
+}
+
 void Client::record(const HttpRequest& request, const Result<HttpResponse>& response) const {
   if (!options_.on_request) return;
   options_.on_request({.method = request.method, .status = response ? response->status : 0});
 }
 
 Result<HttpResponse> Client::send(const HttpRequest& request) {
+  if (auto refused = refusedByGate(request)) return std::move(*refused);
   auto response = transport_->send(request);
   record(request, response);
   return response;
@@ -181,8 +206,11 @@ Result<Json> Client::list(const ResourceType& type, std::string_view ns, const L
   return call({.method = "GET", .path = resourcePath(type, ns) + listQuery(options)});
 }
 
-Result<Json> Client::create(const ResourceType& type, std::string_view ns, const Json& object) {
-  return call({.method = "POST", .path = resourcePath(type, ns), .body = object.dump(),
+Result<Json> Client::create(const ResourceType& type, std::string_view ns, const Json& object,
+                            const CreateOptions& options) {
+  std::string query;
+  if (!options.field_manager.empty()) appendParam(query, "fieldManager", options.field_manager);
+  return call({.method = "POST", .path = resourcePath(type, ns) + query, .body = object.dump(),
                .content_type = "application/json"});
 }
 

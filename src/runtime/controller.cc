@@ -124,7 +124,7 @@ void Controller::reconcileOne(const std::string& key, std::stop_token stop) {
   ControllerMetrics* metrics = options_.metrics;
   if (metrics != nullptr) metrics->active_workers.with({options_.name}).add(1);
   const MonoTime started = clock_.now();
-  const Outcome outcome = reconciler_(Request::fromKey(key), stop);
+  const Outcome outcome = reconcileGuarded(key, stop);
   const std::string_view result = applyOutcome(queue_, key, outcome);
   if (metrics == nullptr) return;
   metrics->active_workers.with({options_.name}).add(-1);
@@ -132,6 +132,20 @@ void Controller::reconcileOne(const std::string& key, std::stop_token stop) {
   if (result == "error") metrics->reconcile_errors_total.with({options_.name}).inc();
   metrics->reconcile_time_seconds.with({options_.name}).observe(
       std::chrono::duration<double>(clock_.now() - started).count());
+}
+
+Outcome Controller::reconcileGuarded(const std::string& key, std::stop_token stop) {
+  try {
+    return reconciler_(Request::fromKey(key), stop);
+  } catch (...) {
+    // One object that makes the reconciler throw must not take every other object down with
+    // the process; backoff keeps a key that always throws from spinning.
+    const std::string what = currentExceptionSummary();
+    options_.logger.error("reconciler threw; retrying with backoff",
+                          {{"controller", options_.name}, {"key", key}, {"exception", what}});
+    if (options_.metrics != nullptr) options_.metrics->reconcile_panics_total.with({options_.name}).inc();
+    return Retry{"reconciler threw: " + what};
+  }
 }
 
 }  // namespace kube::runtime

@@ -30,8 +30,29 @@ std::string itemKind(const Json& list) {
 
 }  // namespace
 
+std::string resourceLabel(const ResourceType& type) {
+  return type.group.empty() ? type.plural : type.plural + "." + type.group;
+}
+
 Informer::Informer(Client& client, Clock& clock, InformerOptions options)
     : client_(client), clock_(clock), options_(std::move(options)) {}
+
+template <typename Call>
+void Informer::dispatch(std::string_view event, const ObjectPtr& object, const Call& call) {
+  try {
+    call();
+  } catch (...) {
+    handlerThrew(event, object);
+  }
+}
+
+void Informer::handlerThrew(std::string_view event, const ObjectPtr& object) {
+  const std::string resource = resourceLabel(options_.type);
+  options_.logger.error("event handler threw; the informer goes on",
+                        {{"resource", resource}, {"event", event}, {"key", objectKey(*object)},
+                         {"exception", currentExceptionSummary()}});
+  if (options_.handler_panics != nullptr) options_.handler_panics->with({resource}).inc();
+}
 
 void Informer::addHandler(EventHandler handler) { handlers_.push_back(std::move(handler)); }
 
@@ -110,16 +131,15 @@ Result<void> Informer::listAndReplace(std::stop_token stop, bool after_expiry) {
   if (!listed) return std::move(listed).error();
   if (stop.stop_requested()) return {};
 
-  const std::string api_version = listed->value("apiVersion", options_.type.apiVersion());
-  const std::string kind = itemKind(*listed);
-  std::vector<ObjectPtr> objects;
-  objects.reserve((*listed)["items"].size());
-  for (auto& item : (*listed)["items"]) {
-    stampKind(item, api_version, kind);
-    objects.push_back(transformed(std::move(item)));
+  auto objects = listedObjects(std::move(*listed));
+  if (!objects) {
+    std::lock_guard lock(mutex_);
+    ++stats_.failures;
+    return std::move(objects).error();
   }
-  const StoreDiff diff = store_.replace(std::move(objects));
-  setLastResourceVersion((*listed)["metadata"].value("resourceVersion", ""));
+  const std::string version = std::move(objects->second);
+  const StoreDiff diff = store_.replace(std::move(objects->first));
+  setLastResourceVersion(version);
   {
     std::lock_guard lock(mutex_);  // a waiter checks synced_ under this lock: no lost wakeup
     synced_ = true;
@@ -127,6 +147,25 @@ Result<void> Informer::listAndReplace(std::stop_token stop, bool after_expiry) {
   cv_.notify_all();
   notifyDiff(diff);
   return {};
+}
+
+Result<std::pair<std::vector<ObjectPtr>, std::string>> Informer::listedObjects(Json listed) const {
+  try {
+    const std::string api_version = listed.value("apiVersion", options_.type.apiVersion());
+    const std::string kind = itemKind(listed);
+    std::vector<ObjectPtr> objects;
+    objects.reserve(listed["items"].size());
+    for (auto& item : listed["items"]) {
+      stampKind(item, api_version, kind);
+      objects.push_back(transformed(std::move(item)));
+    }
+    return std::pair{std::move(objects), listed["metadata"].value("resourceVersion", "")};
+  } catch (...) {
+    // A list the transform (or an odd shape) trips over: a failed list, retried with backoff.
+    return Error{.kind = ErrorKind::kDecode,
+                 .message = "listing " + resourceLabel(options_.type) + ": " + currentExceptionSummary(),
+                 .status = {}};
+  }
 }
 
 Informer::WatchEnd Informer::watchOnce(std::stop_token stop) {
@@ -161,6 +200,18 @@ bool Informer::handleEvent(WatchEvent&& event, WatchEnd& end) {
     std::lock_guard lock(mutex_);
     ++stats_.events;
   }
+  try {
+    return processEvent(std::move(event), end);
+  } catch (...) {
+    // Handlers are guarded one by one; this is the informer's own processing (the transform,
+    // the store). Skipping the event keeps the watch alive for every other object.
+    options_.logger.error("skipping a watch event that could not be processed",
+                          {{"resource", resourceLabel(options_.type)}, {"exception", currentExceptionSummary()}});
+    return true;
+  }
+}
+
+bool Informer::processEvent(WatchEvent&& event, WatchEnd& end) {
   switch (event.type) {
     case WatchEventType::kAdded:
     case WatchEventType::kModified: {
@@ -169,8 +220,8 @@ bool Informer::handleEvent(WatchEvent&& event, WatchEnd& end) {
       ObjectPtr previous = store_.upsert(object);
       setLastResourceVersion(std::move(version));
       for (const auto& handler : handlers_) {
-        if (previous && handler.on_update) handler.on_update(previous, object);
-        if (!previous && handler.on_add) handler.on_add(object);
+        if (previous && handler.on_update) dispatch("update", object, [&] { handler.on_update(previous, object); });
+        if (!previous && handler.on_add) dispatch("add", object, [&] { handler.on_add(object); });
       }
       return true;
     }
@@ -180,7 +231,7 @@ bool Informer::handleEvent(WatchEvent&& event, WatchEnd& end) {
       ObjectPtr last = previous ? previous : transformed(std::move(event.object));
       setLastResourceVersion(std::move(version));
       for (const auto& handler : handlers_) {
-        if (handler.on_delete) handler.on_delete(last);
+        if (handler.on_delete) dispatch("delete", last, [&] { handler.on_delete(last); });
       }
       return true;
     }
@@ -204,13 +255,15 @@ bool Informer::handleEvent(WatchEvent&& event, WatchEnd& end) {
 void Informer::notifyDiff(const StoreDiff& diff) {
   for (const auto& handler : handlers_) {
     if (handler.on_delete) {
-      for (const auto& object : diff.deleted) handler.on_delete(object);
+      for (const auto& object : diff.deleted) dispatch("delete", object, [&] { handler.on_delete(object); });
     }
     if (handler.on_add) {
-      for (const auto& object : diff.added) handler.on_add(object);
+      for (const auto& object : diff.added) dispatch("add", object, [&] { handler.on_add(object); });
     }
     if (handler.on_update) {
-      for (const auto& [old_object, new_object] : diff.updated) handler.on_update(old_object, new_object);
+      for (const auto& [old_object, new_object] : diff.updated) {
+        dispatch("update", new_object, [&] { handler.on_update(old_object, new_object); });
+      }
     }
   }
 }

@@ -324,6 +324,12 @@ std::string LeaderElector::observedLeader() const {
   return observed_leader_;
 }
 
+bool LeaderElector::holdsLease() const {
+  if (!leading_.load()) return false;
+  std::lock_guard lock(mutex_);
+  return !renewDeadlinePassed(renewed_at_, clock_.now(), options_.renew_deadline);
+}
+
 void LeaderElector::run(std::stop_token stop) {
   if (const auto acquired_at = acquire(stop)) lead(stop, *acquired_at);
 }

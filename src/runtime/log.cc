@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <exception>
 #include <mutex>
 
 #include <nlohmann/json.hpp>
@@ -191,6 +192,24 @@ std::string formatTimestamp(WallTime time, int fraction_digits) {
   }
   out += 'Z';
   return out;
+}
+
+std::string truncateForLog(std::string_view text, std::size_t max_bytes) {
+  if (text.size() <= max_bytes) return std::string(text);
+  std::size_t cut = max_bytes;
+  // Never split a multi-byte character: continuation bytes look like 10xxxxxx.
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  return std::string(text.substr(0, cut)) + "...";
+}
+
+std::string currentExceptionSummary(std::size_t max_bytes) {
+  try {
+    throw;
+  } catch (const std::exception& e) {
+    return truncateForLog(e.what(), max_bytes);
+  } catch (...) {
+    return "an exception not derived from std::exception";
+  }
 }
 
 }  // namespace kube::runtime

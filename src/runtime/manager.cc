@@ -32,6 +32,7 @@ kube::Result<std::unique_ptr<Manager>> Manager::create(kube::Client& client, Clo
   auto elector = LeaderElector::create(client, clock, std::move(election));
   if (!elector) return std::move(elector).error();
   manager->elector_ = std::move(*elector);
+  client.setWriteGate(leaderWriteGate(*manager->options_.leader_election, [self] { return self->stillLeading(); }));
   return manager;
 }
 
@@ -42,11 +43,25 @@ Manager::Manager(kube::Client& client, Clock& clock, MetricsRegistry& registry, 
   }
 }
 
-Manager::~Manager() = default;
+Manager::~Manager() {
+  if (elector_) client_.setWriteGate({});  // it refers to this manager
+}
+
+kube::WriteGate leaderWriteGate(const LeaderElectionOptions& election, std::function<bool()> still_leading) {
+  const std::string leases = kube::resourcePath(kLeases, election.lease_namespace);  // create posts here
+  const std::string lease = leases + "/" + election.lease_name;
+  return [leases, lease, still_leading = std::move(still_leading)](std::string_view, std::string_view path) {
+    const std::string_view target = path.substr(0, path.find('?'));
+    return target == lease || target == leases || still_leading();
+  };
+}
 
 Informer& Manager::informer(const InformerOptions& options) {
   auto& slot = informers_[informerScopeKey(options)];
-  if (!slot) slot = std::make_unique<Informer>(client_, clock_, options);
+  if (slot) return *slot;
+  InformerOptions counted = options;
+  if (counted.handler_panics == nullptr) counted.handler_panics = &metrics_.informer_handler_panics_total;
+  slot = std::make_unique<Informer>(client_, clock_, std::move(counted));
   return *slot;
 }
 
@@ -61,6 +76,8 @@ void Manager::addRunnable(std::string name, RunWhen when, std::function<void(std
 }
 
 bool Manager::isLeader() const { return elector_ ? elector_->isLeader() : leading_.load(); }
+
+bool Manager::stillLeading() const { return elector_ ? elector_->holdsLease() : true; }
 
 bool Manager::hasSynced() const { return synced_.load(); }
 

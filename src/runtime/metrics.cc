@@ -321,6 +321,9 @@ ControllerMetrics::ControllerMetrics(MetricsRegistry& registry)
       reconcile_errors_total(registry.counter({.name = "controller_runtime_reconcile_errors_total",
                                                .help = "Total number of reconciliation errors per controller",
                                                .labels = {"controller"}})),
+      reconcile_panics_total(registry.counter({.name = "controller_runtime_reconcile_panics_total",
+                                               .help = "Total number of reconciliation panics per controller",
+                                               .labels = {"controller"}})),
       reconcile_time_seconds(registry.histogram({.name = "controller_runtime_reconcile_time_seconds",
                                                  .help = "Length of time per reconciliation per controller",
                                                  .labels = {"controller"},
@@ -357,7 +360,10 @@ ControllerMetrics::ControllerMetrics(MetricsRegistry& registry)
       leader_election_master_status(registry.gauge({.name = "leader_election_master_status",
                                                     .help = "1 while this process leads the named lease, 0 while it "
                                                             "is a candidate",
-                                                    .labels = {"name"}})) {}
+                                                    .labels = {"name"}})),
+      informer_handler_panics_total(registry.counter({.name = "aphex_informer_handler_panics_total",
+                                                      .help = "Informer event handlers that threw, per resource",
+                                                      .labels = {"resource"}})) {}
 
 void ControllerMetrics::initController(std::string_view controller, int max_workers) {
   for (auto result : {ReconcileResult::kSuccess, ReconcileResult::kError, ReconcileResult::kRequeue,
@@ -365,6 +371,7 @@ void ControllerMetrics::initController(std::string_view controller, int max_work
     reconcile_total.with({controller, reconcileResultLabel(result)});
   }
   reconcile_errors_total.with({controller});
+  reconcile_panics_total.with({controller});
   max_concurrent_reconciles.with({controller}).set(max_workers);
   active_workers.with({controller}).set(0);
 }

@@ -195,6 +195,13 @@ kube::Result<std::unique_ptr<Listener>> ProbeServer::Impl::listen(std::string_vi
   auto& server = listener->server;
   const auto threads = static_cast<std::size_t>(std::max(1, options_.worker_threads));
   server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  // httplib's defaults (5 s per read, 5 s keep-alive idle, 5 requests) let two silent clients
+  // hold both of the old two workers for 10 s; see ProbeServerOptions.
+  const auto timeout = static_cast<time_t>(std::max<std::chrono::seconds::rep>(1, options_.io_timeout.count()));
+  server.set_read_timeout(timeout, 0);
+  server.set_write_timeout(timeout, 0);
+  server.set_keep_alive_timeout(timeout);
+  server.set_keep_alive_max_count(static_cast<std::size_t>(std::max(1, options_.keep_alive_max_requests)));
   // httplib's default also sets SO_REUSEPORT, which would let a second process share our port
   // silently; SO_REUSEADDR alone allows quick restarts and still refuses a port in use.
   server.set_socket_options([](socket_t socket) {

@@ -8,9 +8,9 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <condition_variable>
 #include <mutex>
 #include <random>
-#include <thread>
 
 #include "cloudflare/internal.h"
 #include "kube/client.h"
@@ -86,12 +86,31 @@ std::chrono::milliseconds Client::backoff(int attempt) {
   return std::chrono::milliseconds(static_cast<std::chrono::milliseconds::rep>(base / 2 + base / 2 * random));
 }
 
-void Client::sleepFor(std::chrono::milliseconds delay) {
+bool Client::sleepFor(std::chrono::milliseconds delay) {
+  if (options_.stop.stop_requested()) return false;
   if (options_.sleep) {
     options_.sleep(delay);
   } else {
-    std::this_thread::sleep_for(delay);
+    std::mutex mutex;
+    std::condition_variable_any wake;
+    std::unique_lock lock(mutex);
+    wake.wait_for(lock, options_.stop, delay, [] { return false; });  // returns early on stop
   }
+  return !options_.stop.stop_requested();
+}
+
+std::optional<std::chrono::milliseconds> Client::retryDelay(const std::string& method,
+                                                            const kube::Result<kube::HttpResponse>& response,
+                                                            int attempt) {
+  if (!response) return idempotent(method) ? std::optional(backoff(attempt)) : std::nullopt;
+  if (response->status == 429) {
+    const auto advice = kube::retryAfter(*response);
+    if (!advice) return backoff(attempt);
+    if (*advice <= options_.retry.max_retry_after) return std::chrono::milliseconds(*advice);
+    return std::nullopt;
+  }
+  if (response->status >= 500 && idempotent(method)) return backoff(attempt);
+  return std::nullopt;
 }
 
 kube::Result<Json> Client::call(const Call& call) {
@@ -100,30 +119,18 @@ kube::Result<Json> Client::call(const Call& call) {
     request.body = call.body->dump();
     request.content_type = "application/json";
   }
+  std::chrono::milliseconds slept{0};
   for (int attempt = 1;; ++attempt) {
-    const bool may_retry = attempt < options_.retry.max_attempts;
     auto response = transport_->send(request);
-    if (!response) {
-      if (may_retry && idempotent(call.method)) {
-        sleepFor(backoff(attempt));
-        continue;
-      }
-      return detail::redacted(detail::transportFailure(call.what, std::move(response).error()), options_.api_token);
-    }
-    std::optional<std::chrono::milliseconds> delay;
-    if (response->status == 429) {
-      const auto advice = kube::retryAfter(*response);
-      if (!advice) {
-        delay = backoff(attempt);
-      } else if (*advice <= options_.retry.max_retry_after) {
-        delay = *advice;
-      }
-    } else if (response->status >= 500 && idempotent(call.method)) {
-      delay = backoff(attempt);
-    }
-    if (delay && may_retry) {
-      sleepFor(*delay);
+    const auto delay =
+        attempt < options_.retry.max_attempts ? retryDelay(call.method, response, attempt) : std::nullopt;
+    // Within the budget, wait and repeat; past it, or once stopped, the last answer is the result.
+    if (delay && slept + *delay <= options_.retry.max_total_sleep && sleepFor(*delay)) {
+      slept += *delay;
       continue;
+    }
+    if (!response) {
+      return detail::redacted(detail::transportFailure(call.what, std::move(response).error()), options_.api_token);
     }
     auto envelope = detail::decodeEnvelope(call.what, *response);
     if (!envelope) return detail::redacted(std::move(envelope).error(), options_.api_token);

@@ -87,7 +87,7 @@ kube::Result<void> Client::deleteTunnel(std::string_view tunnel_id) {
       error.message += "; a cloudflared connector keeps reconnecting: stop its Deployment, then retry";
       return error;
     }
-    sleepFor(options_.delete_retry_delay);
+    if (!sleepFor(options_.delete_retry_delay)) return deleted;  // stopping: report where we are
   }
 }
 

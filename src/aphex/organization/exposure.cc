@@ -73,7 +73,7 @@ StepResult Reconciler::exposeByTunnel(Pass& pass) {
     return StepResult::success("TunnelReady", "tunnel " + pass.status.tunnel_id + " routes " +
                                                   webhookHost(pass.org, config) + " to the listener");
   }
-  auto cloudflare = cloudflareClient();
+  auto cloudflare = cloudflareClient(pass.stop);
   if (!cloudflare) return StepResult::failure("CloudflareNotConfigured", cloudflare.error().message, false);
   auto& api = **cloudflare;
   const std::string host = webhookHost(pass.org, config);
@@ -120,7 +120,7 @@ StepResult Reconciler::removeOtherExposures(Pass& pass, api::ExposureMode keep) 
     return StepResult::failure("CleanupFailed", "removing cloudflared: " + removed.error().message, true);
   }
   if (!pass.status.tunnel_id.empty()) {
-    auto cloudflare = cloudflareClient();
+    auto cloudflare = cloudflareClient(pass.stop);
     if (!cloudflare) {
       return StepResult::failure("CloudflareNotConfigured",
                                  "tunnel " + pass.status.tunnel_id + " must be deleted but " + cloudflare.error().message,
@@ -156,7 +156,7 @@ kube::Result<void> Reconciler::deleteTunnel(Pass& pass, cloudflare::Client& clou
   return {};
 }
 
-kube::Result<std::unique_ptr<cloudflare::Client>> Reconciler::cloudflareClient() {
+kube::Result<std::unique_ptr<cloudflare::Client>> Reconciler::cloudflareClient(std::stop_token stop) {
   const CloudflareSettings& settings = deps_.config.cloudflare;
   const std::string where = "Secret " + deps_.config.platform_namespace + "/" + settings.token_secret_name + " (key " +
                             settings.token_secret_key + ")";
@@ -171,7 +171,8 @@ kube::Result<std::unique_ptr<cloudflare::Client>> Reconciler::cloudflareClient()
   return deps_.cloudflare({.base_url = settings.api_base_url,
                            .api_token = *token,
                            .account_id = settings.account_id,
-                           .zone_id = settings.zone_id});
+                           .zone_id = settings.zone_id,
+                           .stop = std::move(stop)});
 }
 
 }  // namespace aphex::organization

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <stop_token>
 #include <string>
 #include <thread>
 #include <vector>
@@ -362,6 +363,54 @@ TEST_F(CloudflareClientTest, ALongRetryAfterIsHandedBackToTheCallerInsteadOfSlep
   EXPECT_EQ(retryAfter(listed.error()), seconds(300));
   EXPECT_THAT(listed.error().message, HasSubstr("Cloudflare error 10100"));
   EXPECT_THAT(sleeps_, SizeIs(0));
+}
+
+TEST_F(CloudflareClientTest, AWaitBeyondThePerCallSleepBudgetIsNotTakenAndTheAdviceIsHandedBack) {
+  fake_.failNext(2, {.status = 429, .retry_after_seconds = 8});
+  ClientOptions with = options();
+  with.retry.max_total_sleep = seconds(10);
+  auto client = makeClient(with);
+  auto listed = client->listTunnels();
+  ASSERT_FALSE(listed);
+  // 8 s fits in the 10 s budget; another 8 s would not, so the second 429 is the answer.
+  EXPECT_THAT(sleeps_, ElementsAre(milliseconds(8000)));
+  EXPECT_TRUE(isRateLimited(listed.error()));
+  EXPECT_EQ(retryAfter(listed.error()), seconds(8));
+  EXPECT_EQ(fake_.requestCount("GET", tunnels()), 2);
+}
+
+TEST_F(CloudflareClientTest, AStoppedClientDoesNotWaitAndReturnsItsLastAnswer) {
+  fake_.failNext(1, {.status = 429, .retry_after_seconds = 3});
+  std::stop_source stop;
+  stop.request_stop();
+  ClientOptions with = options();
+  with.stop = stop.get_token();
+  auto client = makeClient(with);
+  auto listed = client->listTunnels();
+  ASSERT_FALSE(listed);
+  EXPECT_TRUE(isRateLimited(listed.error()));
+  EXPECT_THAT(sleeps_, SizeIs(0));
+  EXPECT_EQ(fake_.requestCount("GET", tunnels()), 1);
+}
+
+TEST_F(CloudflareClientTest, AStopInterruptsARealWaitAtOnce) {
+  fake_.failNext(1, {.status = 429, .retry_after_seconds = 8});
+  std::stop_source stop;
+  ClientOptions with = options();
+  with.sleep = nullptr;  // really wait, on the stop token
+  with.stop = stop.get_token();
+  auto client = makeClient(with);
+  std::jthread stopper([&stop] {
+    std::this_thread::sleep_for(milliseconds(200));
+    stop.request_stop();
+  });
+  const auto started = std::chrono::steady_clock::now();
+  auto listed = client->listTunnels();
+  const auto waited = std::chrono::steady_clock::now() - started;
+  ASSERT_FALSE(listed);
+  EXPECT_TRUE(isRateLimited(listed.error()));
+  EXPECT_EQ(fake_.requestCount("GET", tunnels()), 1);
+  EXPECT_LT(waited, seconds(6)) << "the 8 s Retry-After was slept through despite the stop";
 }
 
 TEST_F(CloudflareClientTest, ServerErrorsAreRetriedThenReported) {

@@ -1,6 +1,15 @@
 #include "runtime/controller.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <atomic>
+#include <functional>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
 
 namespace kube::runtime {
 namespace {
@@ -46,6 +55,96 @@ TEST_F(ApplyOutcome, TerminalIsNotRetried) {
   EXPECT_EQ(queue_.retries("k"), 0);
   clock_.advance(1h);
   EXPECT_EQ(queue_.len(), 0U);
+}
+
+// Runs a Controller on a FakeClock with metrics and a captured log.
+class ControllerRun : public ::testing::Test {
+ protected:
+  ~ControllerRun() override {
+    if (runner_.joinable()) {
+      runner_.request_stop();
+      runner_.join();
+    }
+  }
+
+  void start(Reconciler reconciler) {
+    Logger logger({.level = LogLevel::kInfo, .sink = [this](std::string_view line) {
+      std::lock_guard lock(mutex_);
+      lines_.emplace_back(line);
+    }});
+    controller_ = std::make_unique<Controller>(
+        clock_, ControllerOptions{.name = "test", .concurrency = 1, .metrics = &metrics_, .logger = logger},
+        std::move(reconciler));
+    runner_ = std::jthread([this](std::stop_token stop) { controller_->run(stop); });
+  }
+
+  static bool eventually(const std::function<bool()>& condition) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!condition()) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      std::this_thread::sleep_for(1ms);
+    }
+    return true;
+  }
+
+  std::string log() {
+    std::lock_guard lock(mutex_);
+    std::string all;
+    for (const auto& line : lines_) all += line + "\n";
+    return all;
+  }
+
+  double counter(CounterFamily& family, std::initializer_list<std::string_view> labels) {
+    return family.with(labels).value();
+  }
+
+  FakeClock clock_;
+  MetricsRegistry registry_;
+  ControllerMetrics metrics_{registry_};
+  std::unique_ptr<Controller> controller_;
+  std::jthread runner_;
+  std::mutex mutex_;
+  std::vector<std::string> lines_;  // guarded by mutex_
+};
+
+TEST_F(ControllerRun, AReconcilerThatThrowsIsCountedLoggedAndRetriedWithBackoff) {
+  std::atomic<int> calls = 0;
+  start([&calls](const Request&, std::stop_token) -> Outcome {
+    // nlohmann::type_error, what a tenant's object of an unexpected shape causes.
+    if (++calls == 1) (void)Json(5).get<std::string>();
+    return Done{};
+  });
+  controller_->enqueue({.ns = "team", .name = "app"});
+  ASSERT_TRUE(eventually([&] { return counter(metrics_.reconcile_panics_total, {"test"}) == 1; }));
+  ASSERT_TRUE(eventually([&] { return counter(metrics_.reconcile_total, {"test", "error"}) == 1; }));
+  EXPECT_EQ(counter(metrics_.reconcile_errors_total, {"test"}), 1);
+  EXPECT_EQ(controller_->queue().retries("team/app"), 1) << "retried through the rate limiter";
+  EXPECT_THAT(log(), ::testing::HasSubstr("reconciler threw"));
+  EXPECT_THAT(log(), ::testing::HasSubstr("team/app"));
+  EXPECT_THAT(log(), ::testing::HasSubstr("type must be string"));
+  // The per-key backoff (5 ms first) passes: the key comes back and succeeds.
+  ASSERT_TRUE(eventually([&] {
+    clock_.advance(10ms);
+    return counter(metrics_.reconcile_total, {"test", "success"}) == 1;
+  }));
+  EXPECT_EQ(calls.load(), 2);
+  EXPECT_EQ(controller_->queue().retries("team/app"), 0);
+  EXPECT_THAT(registry_.text(), ::testing::HasSubstr(R"(controller_runtime_reconcile_panics_total{controller="test"} 1)"));
+}
+
+TEST_F(ControllerRun, AnythingThrownIsCaughtAndALongMessageIsCut) {
+  std::atomic<int> calls = 0;
+  start([&calls](const Request& request, std::stop_token) -> Outcome {
+    ++calls;
+    if (request.name == "odd") throw 42;
+    throw std::runtime_error(std::string(5000, 'x'));
+  });
+  controller_->enqueue({.ns = "", .name = "odd"});
+  controller_->enqueue({.ns = "team", .name = "long"});
+  ASSERT_TRUE(eventually([&] { return counter(metrics_.reconcile_panics_total, {"test"}) == 2; }));
+  EXPECT_THAT(log(), ::testing::HasSubstr("an exception not derived from std::exception"));
+  EXPECT_THAT(log(), ::testing::HasSubstr(std::string(200, 'x') + "..."));
+  EXPECT_THAT(log(), ::testing::Not(::testing::HasSubstr(std::string(201, 'x'))));
 }
 
 TEST(OwnersOfKind, FindsOnlyTheControllingOwnerOfThatKind) {

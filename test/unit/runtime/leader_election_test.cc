@@ -535,6 +535,32 @@ TEST_F(ElectionLoop, TheLeaderStopsLeadingWhenItCannotRenewWithinTheRenewDeadlin
   EXPECT_EQ(server_.current()["spec"]["holderIdentity"], "me") << "a leader that lost the lease must not release it";
 }
 
+// The write gate's predicate: false the moment the renew deadline passes on the clock, without
+// waiting for the watchdog thread to wake and end the term.
+TEST_F(ElectionLoop, HoldsLeaseEndsExactlyAtTheRenewDeadline) {
+  start();
+  ASSERT_TRUE(eventually([&] { return isLeaderNow(); }));
+  EXPECT_TRUE(elector_->holdsLease());
+  {
+    std::lock_guard lock(server_.mutex);
+    server_.fail_writes = true;
+  }
+  for (int i = 0; i < 4; ++i) ASSERT_NO_FATAL_FAILURE(nextPoll());
+  ASSERT_NO_FATAL_FAILURE(awaitPoll());
+  EXPECT_TRUE(elector_->holdsLease()) << "8 s after the last renewal, within the 10 s deadline";
+  clock_.advance(2s);
+  EXPECT_FALSE(elector_->holdsLease()) << "checked at once, before the watchdog can have run";
+  ASSERT_TRUE(eventually([&] { return returned_.load(); }));
+  EXPECT_FALSE(elector_->holdsLease());
+}
+
+TEST_F(ElectionLoop, ACandidateDoesNotHoldTheLease) {
+  server_.stored(newLease("kube-system", "aphex", nextRecord(std::nullopt, "other", 15s, clock_.wallNow())));
+  start();
+  ASSERT_NO_FATAL_FAILURE(awaitPoll());
+  EXPECT_FALSE(elector_->holdsLease());
+}
+
 TEST_F(ElectionLoop, TheLeaderStopsAtOnceWhenItFindsAnotherHolder) {
   start();
   ASSERT_TRUE(eventually([&] { return isLeaderNow(); }));

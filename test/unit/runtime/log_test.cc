@@ -5,6 +5,7 @@
 
 #include <mutex>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -208,6 +209,26 @@ TEST(LogTimestamp, FormatsRfc3339InUtcWithTheRequestedFraction) {
   EXPECT_EQ(formatTimestamp(mayDay(), 0), "2025-05-01T12:34:56Z");
   EXPECT_EQ(formatTimestamp(std::chrono::sys_days{std::chrono::year{2024} / 2 / 29}, 3), "2024-02-29T00:00:00.000Z");
   EXPECT_EQ(formatTimestamp(WallTime{}, 6), "1970-01-01T00:00:00.000000Z");
+}
+
+TEST(TruncateForLog, CutsLongTextAtACharacterBoundary) {
+  EXPECT_EQ(truncateForLog("short", 200), "short");
+  EXPECT_EQ(truncateForLog(std::string(300, 'a'), 200), std::string(200, 'a') + "...");
+  // "é" is two bytes; a cut after 3 bytes would split the second one.
+  EXPECT_EQ(truncateForLog("a\xC3\xA9\xC3\xA9", 4), "a\xC3\xA9...");
+}
+
+TEST(CurrentExceptionSummary, NamesWhatWasThrown) {
+  try {
+    throw std::runtime_error(std::string(500, 'e'));
+  } catch (...) {
+    EXPECT_EQ(currentExceptionSummary(), std::string(200, 'e') + "...");
+  }
+  try {
+    throw 1;
+  } catch (...) {
+    EXPECT_EQ(currentExceptionSummary(), "an exception not derived from std::exception");
+  }
 }
 
 }  // namespace

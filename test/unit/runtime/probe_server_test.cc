@@ -4,11 +4,20 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <httplib.h>
 
@@ -215,6 +224,48 @@ TEST_F(ProbeServerTest, StoppingRightAfterStartingNeverHangs) {
 TEST_F(ProbeServerTest, StartTwiceIsAnError) {
   start();
   EXPECT_FALSE(server_->start());
+}
+
+// A client that opens a connection, sends the start of a request line and then says nothing
+// more: the slow-header pattern that ties up a server worker until a read times out.
+class StalledConnection {
+ public:
+  StalledConnection(int port, std::string_view partial) : fd_(socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<std::uint16_t>(port));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = fd_ >= 0 && connect(fd_, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0 &&
+                 send(fd_, partial.data(), partial.size(), 0) == static_cast<ssize_t>(partial.size());
+  }
+  ~StalledConnection() {
+    if (fd_ >= 0) close(fd_);
+  }
+  StalledConnection(const StalledConnection&) = delete;
+  StalledConnection& operator=(const StalledConnection&) = delete;
+  bool connected() const { return connected_; }
+
+ private:
+  int fd_;
+  bool connected_ = false;
+};
+
+// The kubelet restarts a controller whose /healthz stops answering, so a handful of stalled
+// connections to the probe port must not starve it. Liveness only: "answers at all within 10 s".
+TEST_F(ProbeServerTest, StalledConnectionsDoNotStarveHealthz) {
+  start();
+  std::vector<std::unique_ptr<StalledConnection>> stalled;
+  for (int i = 0; i < 10; ++i) {
+    stalled.push_back(std::make_unique<StalledConnection>(server_->probePort(), "GET /hea"));
+    ASSERT_TRUE(stalled.back()->connected());
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // let the workers pick them up
+  httplib::Client client("127.0.0.1", server_->probePort());
+  client.set_connection_timeout(10);
+  client.set_read_timeout(10);
+  auto result = client.Get("/healthz");
+  ASSERT_TRUE(result) << "no answer within 10 s: " << httplib::to_string(result.error());
+  EXPECT_EQ(result->status, 200);
 }
 
 TEST(ProbeServerOptionsTest, DefaultsAreControllerRuntimes) {

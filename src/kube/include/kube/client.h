@@ -12,6 +12,7 @@
 #include <functional>
 #include <stop_token>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -73,6 +74,10 @@ struct ApplyOptions {
   bool dry_run = false;
 };
 
+struct CreateOptions {
+  std::string field_manager;  // optional: who owns the fields the create sets
+};
+
 struct PatchOptions {
   std::string field_manager;  // optional for patches
   Subresource subresource = Subresource::kNone;
@@ -93,9 +98,15 @@ struct RequestRecord {
 // Called after every request, streams included, on the calling thread: keep it cheap.
 using RequestObserver = std::function<void(const RequestRecord&)>;
 
+// Decides, just before it is sent, whether a request that is not a GET (a write) may go out;
+// `path` is the request's path with its query. Called on the calling thread: keep it cheap.
+// Used to stop a controller that lost its leader election from writing (Manager sets one).
+using WriteGate = std::function<bool(std::string_view method, std::string_view path)>;
+
 struct ClientOptions {
   RetryPolicy retry;
   RequestObserver on_request;  // optional
+  WriteGate write_gate;        // optional; see Client::setWriteGate
 };
 
 struct DeleteOptions {
@@ -123,7 +134,10 @@ class Client {
   Result<Json> getPath(std::string path);
   // One page when options.limit is set, else the whole collection.
   Result<Json> list(const ResourceType& type, std::string_view ns, const ListOptions& options = {});
-  Result<Json> create(const ResourceType& type, std::string_view ns, const Json& object);
+  // A POST: fails with isAlreadyExists() when an object of that name exists, so it never touches
+  // anyone else's object (a create-only write, unlike apply).
+  Result<Json> create(const ResourceType& type, std::string_view ns, const Json& object,
+                      const CreateOptions& options = {});
   // A PUT with the object's metadata.resourceVersion: a stale one fails with isConflict().
   Result<Json> update(const ResourceType& type, std::string_view ns, const Json& object);
   // The object as the server returned it: being deleted (finalizers) or the final Status.
@@ -142,21 +156,33 @@ class Client {
   // and leaves out now are removed. An unchanged intent writes nothing on the server.
   Result<Json> apply(const ResourceType& type, const Json& object, const ApplyOptions& options);
 
-  // Every request, streaming ones included, goes through this transport.
+  // Replaces the write gate (empty: none). Every request but GET asks the gate first, repeats
+  // after a 429 included; a refused one is not sent and fails as ErrorKind::kTransport (it never
+  // reached the server) with the message "not the leader any more; write refused: <METHOD>
+  // <path>". May be called while other threads use the client: each request sees either the old
+  // gate or the new one. A request that passed the gate is not recalled if the gate closes while
+  // it is in flight.
+  void setWriteGate(WriteGate gate);
+
+  // Every request, streaming ones included, goes through this transport. Requests sent on it
+  // directly bypass the write gate.
   HttpTransport& transport() { return *transport_; }
 
   const std::string& defaultNamespace() const { return default_namespace_; }
 
  private:
-  Client(std::unique_ptr<HttpTransport> transport, std::string default_namespace, ClientOptions options)
-      : transport_(std::move(transport)), default_namespace_(std::move(default_namespace)), options_(std::move(options)) {}
+  Client(std::unique_ptr<HttpTransport> transport, std::string default_namespace, ClientOptions options);
   Result<Json> call(HttpRequest request);
   Result<HttpResponse> send(const HttpRequest& request);
   void record(const HttpRequest& request, const Result<HttpResponse>& response) const;
+  // The refusal when the write gate closes on `request`, else nullopt.
+  std::optional<Error> refusedByGate(const HttpRequest& request) const;
 
   std::unique_ptr<HttpTransport> transport_;
   std::string default_namespace_;
   const ClientOptions options_;
+  mutable std::mutex gate_mutex_;
+  std::shared_ptr<const WriteGate> write_gate_;  // guarded by gate_mutex_; null: no gate
 };
 
 // How long a 429/503 answer asks the client to wait (Retry-After in seconds), if it does.

@@ -11,6 +11,12 @@
 //                 until the object changes
 // Only applyOutcome() touches the queue on a reconciler's behalf.
 //
+// A reconciler that throws (anything: a JSON type_error on a tenant's odd object, bad_alloc) does
+// not end the process: the exception is caught, logged with the key and its what(), counted in
+// controller_runtime_reconcile_panics_total and as result="error", and the key is retried with
+// backoff as if the reconciler had returned Retry. Mapping functions run on the informer's
+// thread, which guards them the same way (see informer.h).
+//
 // Thread safety: watch*() before run(); enqueue() from any thread. The workqueue guarantees that
 // one key is never reconciled by two workers at once, so a reconciler needs no per-object lock.
 #pragma once
@@ -23,6 +29,7 @@
 
 #include "runtime/clock.h"
 #include "runtime/informer.h"
+#include "runtime/log.h"
 #include "runtime/metrics.h"
 #include "runtime/workqueue.h"
 
@@ -65,6 +72,7 @@ struct ControllerOptions {
   std::string name;  // the `controller` label of every metric and log line
   int concurrency = 1;
   ControllerMetrics* metrics = nullptr;  // optional
+  Logger logger = defaultLogger().named("controller");
 };
 
 class Controller {
@@ -89,6 +97,8 @@ class Controller {
  private:
   void work(std::stop_token stop);
   void reconcileOne(const std::string& key, std::stop_token stop);
+  // The reconciler's outcome, or Retry when it threw.
+  Outcome reconcileGuarded(const std::string& key, std::stop_token stop);
 
   Clock& clock_;
   ControllerOptions options_;

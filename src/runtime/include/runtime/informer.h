@@ -15,6 +15,12 @@
 //  5. On any other failure (connection refused, 429, 5xx, TLS), wait with exponential backoff
 //     and jitter, then watch again (or list again, if the list failed).
 //
+// A handler that throws is logged (with the object's key and the exception's what()) and counted
+// in options.handler_panics; the other handlers still see the event and the watch goes on. An
+// event the informer itself cannot process (a transform that throws) is logged and skipped; a
+// list that cannot be processed counts as a failed list and is retried with backoff. One bad
+// object never stops the informer.
+//
 // Thread safety: run() executes on one thread and calls the handlers on it, in event order;
 // handlers must be quick (enqueue a key, no API calls). store(), hasSynced() and waitForSync()
 // may be used from any thread. Handlers must be added before run() starts.
@@ -26,11 +32,15 @@
 #include <mutex>
 #include <stop_token>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "kube/client.h"
 #include "runtime/backoff.h"
 #include "runtime/clock.h"
+#include "runtime/log.h"
+#include "runtime/metrics.h"
 #include "runtime/store.h"
 
 namespace kube::runtime {
@@ -45,7 +55,13 @@ struct InformerOptions {
   Duration idle_timeout = std::chrono::seconds(300);     // no byte, not even a bookmark: reconnect
   BackoffOptions backoff;
   Transform transform = dropManagedFields;
+  Logger logger = defaultLogger().named("informer");
+  // Counts handlers that threw, labelled with resourceLabel(type); optional (the Manager sets it).
+  CounterFamily* handler_panics = nullptr;
 };
+
+// "configmaps" for the core group, "deployments.apps" otherwise: kubectl's resource names.
+std::string resourceLabel(const ResourceType& type);
 
 struct EventHandler {
   std::function<void(const ObjectPtr&)> on_add;
@@ -83,11 +99,18 @@ class Informer {
 
   Result<void> listAndReplace(std::stop_token stop, bool after_expiry);
   Result<Json> listAll(const std::string& resource_version);
+  // The list's items as stored objects, and the list's resourceVersion.
+  Result<std::pair<std::vector<ObjectPtr>, std::string>> listedObjects(Json listed) const;
   WatchEnd watchOnce(std::stop_token stop);
   bool handleEvent(WatchEvent&& event, WatchEnd& end);
   void setLastResourceVersion(std::string version);
   ObjectPtr transformed(Json object) const;
   void notifyDiff(const StoreDiff& diff);
+  // Runs `call` (one handler on one object); a throw is logged and counted, never propagated.
+  template <typename Call>
+  void dispatch(std::string_view event, const ObjectPtr& object, const Call& call);
+  void handlerThrew(std::string_view event, const ObjectPtr& object);
+  bool processEvent(WatchEvent&& event, WatchEnd& end);
   void sleepFor(Duration delay, std::stop_token stop);
   Duration watchTimeout();
 

@@ -170,6 +170,11 @@ class LeaderElector {
   void run(std::stop_token stop);
 
   bool isLeader() const { return leading_.load(); }
+  // Stricter than isLeader(), for gating writes: false as soon as the renew deadline has passed
+  // on the clock, even before the watchdog thread has woken to end the term. Others may take the
+  // Lease lease_duration after our last renewal; stopping writes at the renew deadline leaves
+  // lease_duration - renew_deadline (5 s by default) for a write already in flight to land.
+  bool holdsLease() const;
   // Whether the Lease has been read (or found absent) at least once, so that isLeader() is an
   // answer rather than a default: /readyz waits for this.
   bool leadershipKnown() const { return lease_known_.load(); }

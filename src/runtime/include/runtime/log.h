@@ -119,4 +119,11 @@ void setDefaultLogger(Logger logger);
 // truncated: 3 for log lines, 6 for the API's MicroTime ("2025-05-01T12:00:00.123456Z").
 std::string formatTimestamp(WallTime time, int fraction_digits);
 
+// `text` cut to at most `max_bytes` at a UTF-8 character boundary, "..." appended when cut.
+std::string truncateForLog(std::string_view text, std::size_t max_bytes = 200);
+// The exception being handled, for a log field: its what(), truncated (a message may quote a
+// tenant's object at length), or a fixed text for one not derived from std::exception. Call it
+// only inside a catch block.
+std::string currentExceptionSummary(std::size_t max_bytes = 200);
+
 }  // namespace kube::runtime

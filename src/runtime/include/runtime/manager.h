@@ -17,8 +17,18 @@
 // Losing leadership ends run() with an error: a former leader may hold stale assumptions, and a
 // restart is the safe way back, as in client-go's OnStoppedLeading → exit.
 //
+// Writes after the Lease is lost: the controllers' stop token is requested as soon as the term
+// ends, but reconciles in flight run on until they return. So that they cannot write beside the
+// next leader, a manager with leader election installs a write gate on its client (see
+// kube::Client::setWriteGate): every request but GET fails with "not the leader any more; write
+// refused" unless stillLeading(), i.e. the renew deadline has not passed since the last
+// successful renewal. Writes to the election's own Lease are exempt. This covers everything
+// written through that client (reconcilers, Applier, Events), also by a standby's kAlways
+// runnables, which must therefore not write through it. The gate replaces any the client had and
+// is removed when the manager is destroyed; the client must outlive the manager.
+//
 // Thread safety: informer(), addController() and addRunnable() before run(), from one thread.
-// isLeader(), hasSynced() from any thread. run() once.
+// isLeader(), stillLeading(), hasSynced() from any thread. run() once.
 #pragma once
 
 #include <functional>
@@ -77,6 +87,9 @@ class Manager {
   kube::Result<void> run(std::stop_token stop);
 
   bool isLeader() const;
+  // Whether writes may go out: always without leader election; with it, only while this process
+  // holds the Lease and its renew deadline has not passed (LeaderElector::holdsLease).
+  bool stillLeading() const;
   bool hasSynced() const;
   // The probe server's bound ports once run() has started it; 0 before, or when it is off.
   int probePort() const { return probes_ ? probes_->probePort() : 0; }
@@ -112,6 +125,10 @@ class Manager {
   std::atomic<bool> leading_ = false;  // without election: true while the controllers run
   bool started_ = false;
 };
+
+// The write gate a leader-elected manager installs: writes to the election's Lease always pass
+// (a candidate must be able to take it), every other write only while `still_leading()`.
+kube::WriteGate leaderWriteGate(const LeaderElectionOptions& election, std::function<bool()> still_leading);
 
 // The key under which informers are shared: type, namespace and selectors.
 std::string informerScopeKey(const InformerOptions& options);

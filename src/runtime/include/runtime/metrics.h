@@ -202,6 +202,8 @@ struct ControllerMetrics {
 
   CounterFamily& reconcile_total;            // {controller, result}
   CounterFamily& reconcile_errors_total;     // {controller}
+  // Reconciles that threw instead of returning an outcome; each also counts as an error.
+  CounterFamily& reconcile_panics_total;     // {controller}
   HistogramFamily& reconcile_time_seconds;   // {controller}
   GaugeFamily& max_concurrent_reconciles;    // {controller}
   GaugeFamily& active_workers;               // {controller}
@@ -212,6 +214,9 @@ struct ControllerMetrics {
   HistogramFamily& workqueue_work_duration_seconds;   // {name}
   CounterFamily& rest_client_requests_total;          // {code, method, host}
   GaugeFamily& leader_election_master_status;         // {name}: 1 while leading, else 0
+  // Informer event handlers (and the mappings they run) that threw; controller-runtime has no
+  // such metric, hence the name of our own.
+  CounterFamily& informer_handler_panics_total;       // {resource}: "configmaps", "deployments.apps"
 };
 
 // Feeds rest_client_requests_total from a client (ClientOptions::on_request). `host` is the API

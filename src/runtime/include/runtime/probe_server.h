@@ -10,11 +10,17 @@
 // the listing on success too. A failing check's reason is logged, never sent: probe endpoints are
 // often reachable by more people than the logs are.
 //
+// Slow clients: httplib's timeouts apply to each read, so a client that sends a byte just often
+// enough can hold a worker far longer than io_timeout; worker_threads bounds how many such
+// clients it takes to starve a listener. The probe port is meant for the kubelet: expose it to
+// nothing else (NetworkPolicy) where tenants' pods share the network.
+//
 // Thread safety: all methods may be called from any thread; stop() may race with requests and
 // with another stop(). Checks run on the server's worker threads, possibly several at once, and
 // must be thread-safe themselves.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -32,7 +38,17 @@ struct ProbeServerOptions {
   // Empty: that listener is off.
   std::string metrics_address = ":8080";
   std::string probe_address = ":8081";
-  int worker_threads = 2;  // per listener: scrapes and probes are few and fast
+  // Per listener. Requests are few and fast, but httplib gives a connection its worker from
+  // accept until it closes, so idle or slow clients hold workers too: enough of them that a few
+  // stalled connections cannot keep the kubelet's /healthz waiting (it restarts us after three
+  // missed probes).
+  int worker_threads = 8;
+  // How long a worker waits for the next bytes of a request (each read), for a stalled write,
+  // and for the next request on an idle keep-alive connection. Short, because a client silent
+  // for this long is not the kubelet or Prometheus, and its worker is better given to them.
+  std::chrono::seconds io_timeout{2};
+  // Requests served on one connection before it is closed, so none holds a worker for ever.
+  int keep_alive_max_requests = 10;
 };
 
 // A check passes by returning nullopt, and fails by returning why.

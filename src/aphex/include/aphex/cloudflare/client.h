@@ -13,6 +13,13 @@
 // error 1013: You already have a tunnel with this name…"). No connection, TLS failure or timeout
 // is kind kTransport. The API token never appears in a message.
 //
+// Waiting: a client sleeps between the attempts of one request (and between tunnel deletion
+// attempts), never longer than RetryPolicy::max_total_sleep per request in all, and never once
+// ClientOptions::stop is requested: then the call returns its last failure at once. A 429 whose
+// Retry-After does not fit in what is left of that budget is returned, not slept through;
+// retryAfter(error) reads the advised delay from it. So a reconcile blocks for seconds, not
+// minutes, and shutdown does not wait for a rate limit.
+//
 // Thread safety: all methods may be called from any number of threads at once.
 #pragma once
 
@@ -21,6 +28,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,6 +51,9 @@ struct RetryPolicy {
   // A longer Retry-After is not slept through: Cloudflare's global limit blocks for up to five
   // minutes, and a controller worker is better given back to the workqueue, which requeues.
   std::chrono::milliseconds max_retry_after{std::chrono::seconds(60)};
+  // All the sleeping one request may do between its attempts. A wait that would go beyond it
+  // is not started: the call fails with its last answer instead (for a 429, with Retry-After).
+  std::chrono::milliseconds max_total_sleep{std::chrono::seconds(10)};
 };
 
 struct ClientOptions {
@@ -59,7 +70,11 @@ struct ClientOptions {
   std::chrono::milliseconds delete_retry_delay{std::chrono::seconds(2)};
   // Cloudflare's Free plan allows 100 characters in a DNS record comment (paid plans 500).
   std::size_t max_comment_length = 100;
-  // Test seams. Empty: std::this_thread::sleep_for and a seeded, thread-safe generator.
+  // Interrupts every wait of this client: once stopped, calls return their last failure instead
+  // of sleeping. Pass the reconcile's stop token, so that shutdown is not held up by a backoff.
+  std::stop_token stop;
+  // Test seams. Empty: an interruptible wait on `stop` and a seeded, thread-safe generator. The
+  // `sleep` seam is not interrupted, but `stop` is checked before and after it.
   std::function<void(std::chrono::milliseconds)> sleep;
   std::function<double()> random;  // uniformly distributed in [0, 1), for jitter
 };
@@ -179,7 +194,11 @@ class Client {
   // Every page of a list endpoint; `query` without page/per_page.
   kube::Result<std::vector<kube::Json>> listAll(std::string_view what, const std::string& path, std::string query);
   std::chrono::milliseconds backoff(int attempt);
-  void sleepFor(std::chrono::milliseconds delay);
+  // How long to wait before repeating a request that got `response`, or nullopt: do not repeat.
+  std::optional<std::chrono::milliseconds> retryDelay(const std::string& method,
+                                                      const kube::Result<kube::HttpResponse>& response, int attempt);
+  // Sleeps unless `stop` is (or gets) requested; false when stopped.
+  bool sleepFor(std::chrono::milliseconds delay);
   std::string accountPath() const;
   std::string zonePath() const;
 
