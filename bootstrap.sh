@@ -307,6 +307,17 @@ deploy_local() {
       | sed 's/^/    /'
   fi
 
+  # The admission policies that confine tenants (docs/admission.md), before the controller makes
+  # the first tenant namespace.
+  step "installing the admission policies that confine tenants (platform/base/admission)"
+  info "(server-side apply: objects that already match the files stay unchanged)"
+  if $dry_run; then
+    run "${kubectl[@]}" apply --server-side --field-manager "$FIELD_MANAGER" -k platform/base/admission
+  else
+    "${kubectl[@]}" apply --server-side --field-manager "$FIELD_MANAGER" -k platform/base/admission \
+      | sed 's/^/    /'
+  fi
+
   step "running $CONTROLLER as ServiceAccount $PLATFORM_NAMESPACE/$CONTROLLER (exactly the shipped RBAC)"
   if $dry_run; then
     info "(only when it does not run yet; a running one keeps running, and gets a fresh token once"

@@ -3,7 +3,9 @@
 // permission fails a test.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <mutex>
@@ -15,6 +17,7 @@
 #include "aphex/api/yaml.h"
 #include "aphex/controllers.h"
 #include "integration/support/cluster.h"
+#include "integration/support/identities.h"
 #include "kube/client.h"
 #include "kube/discovery.h"
 #include "runtime/events.h"
@@ -63,32 +66,40 @@ inline void applyManifest(kube::Client& client, const std::string& relative) {
   }
 }
 
+// The admission policies that confine tenants (platform/base/admission, docs/admission.md),
+// server-side applied as `admin`: every YAML file there but kustomization.yaml, in name order.
+// The API server enforces a policy about a second after it is stored (its admission plugin
+// watches them), so a test that needs one in force waits until it sees a denial.
+inline void installAdmissionPolicies(kube::Client& admin) {
+  const std::string folder = "platform/base/admission";
+  std::vector<std::string> files;
+  for (const auto& entry : std::filesystem::directory_iterator(std::string(APHEX_SOURCE_DIR) + "/" + folder)) {
+    const std::string name = entry.path().filename().string();
+    if (entry.path().extension() == ".yaml" && name != "kustomization.yaml") files.push_back(folder + "/" + name);
+  }
+  if (files.empty()) throw std::runtime_error(folder + " holds no policies");
+  std::sort(files.begin(), files.end());
+  for (const auto& file : files) applyManifest(admin, file);
+}
+
 inline void ensureNamespace(kube::Client& client, const std::string& name) {
   auto created = client.create(kube::resources::kNamespaces, "", namespaceObject(name));
   if (!created && !created.error().isAlreadyExists()) throw std::runtime_error(created.error().message);
 }
 
 // A client authenticated as ServiceAccount platform-system/aphex-controller, whose only rights
-// are those of the shipped manifests.
+// are those of the shipped manifests, in a cluster that enforces the shipped admission policies:
+// a write the policies would refuse fails a test, as a missing permission does.
 inline kube::ClientConfig controllerIdentity(kube::Client& admin) {
   ensureNamespace(admin, "platform-system");
+  applyManifest(admin, "platform/base/controller/rbac.yaml");
+  installAdmissionPolicies(admin);
   const kube::ResourceType accounts{.group = "", .version = "v1", .plural = "serviceaccounts", .namespaced = true};
   auto account = admin.create(accounts, "platform-system",
                               {{"apiVersion", "v1"}, {"kind", "ServiceAccount"},
                                {"metadata", {{"name", "aphex-controller"}, {"namespace", "platform-system"}}}});
   if (!account && !account.error().isAlreadyExists()) throw std::runtime_error(account.error().message);
-  applyManifest(admin, "platform/base/controller/rbac.yaml");
-  const kube::ResourceType token_requests{
-      .group = "", .version = "v1", .plural = "serviceaccounts/aphex-controller/token", .namespaced = true};
-  auto token = admin.create(token_requests, "platform-system",
-                            {{"apiVersion", "authentication.k8s.io/v1"}, {"kind", "TokenRequest"},
-                             {"spec", {{"expirationSeconds", 3600}}}});
-  if (!token) throw std::runtime_error("TokenRequest: " + token.error().message);
-  kube::ClientConfig config = adminConfig();
-  config.client_cert_pem.clear();
-  config.client_key_pem.clear();
-  config.bearer_token = (*token)["status"]["token"].get<std::string>();
-  return config;
+  return serviceAccountIdentity(admin, "platform-system", "aphex-controller");
 }
 
 // Aphex's controllers on a Manager, on a thread of their own, counting the writes they send.
