@@ -35,6 +35,8 @@ std::string* quantityField(TenantLimits& limits, std::string_view name) {
 int* countField(TenantLimits& limits, std::string_view name) {
   if (name == "quota.pods") return &limits.pods;
   if (name == "quota.persistentvolumeclaims") return &limits.persistent_volume_claims;
+  if (name == "quota.configmaps") return &limits.config_maps;
+  if (name == "quota.secrets") return &limits.secrets;
   return nullptr;
 }
 

@@ -50,14 +50,15 @@ rt::Reconciler reconcileWith(Reconciler* reconciler) {
 }
 
 void addOrganizationController(rt::Manager& manager, Controllers& controllers, rt::Informer& organizations,
-                               rt::Informer& repo_bindings, const std::vector<rt::Informer*>& child_informers,
-                               int concurrency) {
+                               rt::Informer& repo_bindings, rt::Informer& api_endpoints,
+                               const std::vector<rt::Informer*>& child_informers, int concurrency) {
   organization::Reconciler* reconciler = controllers.organizations.get();
   auto& controller = manager.addController({.name = "organization", .concurrency = concurrency}, reconcileWith(reconciler));
   controller.watchPrimary(organizations);
   controller.watchMapped(repo_bindings, [reconciler](const kube::Json& binding) {
     return reconciler->organizationsOf(binding);
   });
+  controller.watchMapped(api_endpoints, [reconciler](const kube::Json&) { return reconciler->allOrganizations(); });
   for (rt::Informer* informer : child_informers) {
     controller.watchMapped(*informer, [reconciler](const kube::Json& child) {
       return reconciler->organizationOfChild(child);
@@ -106,6 +107,7 @@ std::unique_ptr<Controllers> addControllers(rt::Manager& manager, const Controll
       .config = config,
       .organizations = organizations,
       .repo_bindings = repo_bindings,
+      .api_server_endpoints = api_endpoints,
       .children = controllers->children,
       .events = events,
       .cloudflare = std::move(options.cloudflare)});
@@ -125,7 +127,7 @@ std::unique_ptr<Controllers> addControllers(rt::Manager& manager, const Controll
       .children = controllers->children,
       .events = events});
 
-  addOrganizationController(manager, *controllers, organizations, repo_bindings, child_informers,
+  addOrganizationController(manager, *controllers, organizations, repo_bindings, api_endpoints, child_informers,
                             options.organization_concurrency);
   addRepoBindingController(manager, *controllers, organizations, repo_bindings, api_endpoints, child_informers,
                            options.repo_binding_concurrency);

@@ -54,6 +54,19 @@ Result<Applied> Applier::apply(const ResourceType& type, Json desired, const Jso
   return Applied{.object = std::move(*applied), .written = true};
 }
 
+Result<Applied> Applier::applyNew(const ResourceType& type, Json desired) const {
+  auto applied = client_.apply(type, withHash(std::move(desired)), {.field_manager = options_.field_manager, .force = false});
+  if (!applied) return std::move(applied).error();
+  return Applied{.object = std::move(*applied), .written = true};
+}
+
+Result<Applied> Applier::create(const ResourceType& type, Json desired) const {
+  const std::string ns = desired["metadata"].value("namespace", "");
+  auto created = client_.create(type, ns, withHash(std::move(desired)), {.field_manager = options_.field_manager});
+  if (!created) return std::move(created).error();
+  return Applied{.object = std::move(*created), .written = true};
+}
+
 Result<Applied> Applier::applyStatus(const ResourceType& type, const Json& status, const Json& live) const {
   if (live.contains("status") && live["status"] == status) return Applied{.object = live, .written = false};
   Json patch{{"apiVersion", live.value("apiVersion", type.apiVersion())},

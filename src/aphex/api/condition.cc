@@ -31,8 +31,18 @@ bool isConditionTrue(const std::vector<Condition>& conditions, std::string_view 
   return condition != nullptr && condition->status == ConditionStatus::kTrue;
 }
 
+std::string boundedMessage(std::string message) {
+  if (message.size() <= kMaxConditionMessageBytes) return message;
+  std::size_t cut = kMaxConditionMessageBytes - 3;
+  // Never in the middle of a UTF-8 sequence (continuation bytes are 10xxxxxx).
+  while (cut > 0 && (static_cast<unsigned char>(message[cut]) & 0xC0) == 0x80) --cut;
+  message.resize(cut);
+  return message + "...";
+}
+
 bool setCondition(std::vector<Condition>& conditions, Condition condition,
                   std::chrono::system_clock::time_point now) {
+  condition.message = boundedMessage(std::move(condition.message));
   const Time now_seconds = std::chrono::floor<std::chrono::seconds>(now);
   const auto existing = std::find_if(conditions.begin(), conditions.end(),
                                      [&](const Condition& c) { return c.type == condition.type; });

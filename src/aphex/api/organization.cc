@@ -27,6 +27,16 @@ std::optional<ExposureMode> parseExposureMode(std::string_view text) {
   return std::nullopt;
 }
 
+std::string_view toString(PodSecurityLevel level) {
+  return level == PodSecurityLevel::kBaseline ? "baseline" : "restricted";
+}
+
+std::optional<PodSecurityLevel> parsePodSecurityLevel(std::string_view text) {
+  if (text == "restricted") return PodSecurityLevel::kRestricted;
+  if (text == "baseline") return PodSecurityLevel::kBaseline;
+  return std::nullopt;
+}
+
 std::string organizationNamespace(std::string_view organization_name) {
   return "org-" + std::string(organization_name);
 }
@@ -44,6 +54,8 @@ kube::Result<Organization> Organization::fromJson(const kube::Json& object) {
   reader.read(reader.member(spec, "adminGroups"), organization.spec.admin_groups);
   reader.readEnum(reader.member(reader.member(spec, "exposure"), "mode"), organization.spec.exposure_mode,
                   parseExposureMode, "CloudflareTunnel, Ingress or None");
+  reader.readEnum(reader.member(spec, "pipelinePodSecurity"), organization.spec.pipeline_pod_security,
+                  parsePodSecurityLevel, "restricted or baseline");
 
   const detail::Field status = reader.member(root, "status");
   OrganizationStatus& out = organization.status;
@@ -102,6 +114,10 @@ std::vector<FieldError> validate(const Organization& organization) {
     add("metadata.name", "must be a DNS label of at most 40 characters (lowercase letters, digits and '-'), so that "
                          "org-<name> and webhooks-<name> are valid names");
   }
+  if (isReservedOrganizationName(organization.metadata.name)) {
+    add("metadata.name", "\"" + organization.metadata.name + "\" is reserved for a platform host (<name>.<public domain>); "
+                         "choose another name");
+  }
 
   const std::string& display_name = organization.spec.display_name;
   if (display_name.find_first_not_of(" \t\r\n") == std::string::npos) {
@@ -117,9 +133,9 @@ std::vector<FieldError> validate(const Organization& organization) {
     const std::string& user = organization.spec.admin_users[i];
     const std::string path = "spec.adminUsers[" + std::to_string(i) + "]";
     if (!isEmailAddress(user)) {
-      add(path, "\"" + user + "\" is not an e-mail address (name@example.com)");
+      add(path, detail::quote(user) + " is not an e-mail address (name@example.com)");
     } else if (!users.insert(lowercase(user)).second) {
-      add(path, "\"" + user + "\" is listed twice (addresses are compared case-insensitively)");
+      add(path, detail::quote(user) + " is listed twice (addresses are compared case-insensitively)");
     }
   }
 
@@ -135,7 +151,7 @@ std::vector<FieldError> validate(const Organization& organization) {
       add(path, "must not name a Kubernetes system group (system:*): that would make every member of it an "
                 "administrator");
     } else if (!groups.insert(group).second) {
-      add(path, "\"" + group + "\" is listed twice");
+      add(path, detail::quote(group) + " is listed twice");
     }
   }
   return errors;

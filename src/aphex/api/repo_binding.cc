@@ -1,5 +1,6 @@
 #include "aphex/api/repo_binding.h"
 
+#include <algorithm>
 #include <set>
 
 #include "aphex/api/group.h"
@@ -108,10 +109,10 @@ kube::Result<kube::Json> parsePipelineSpec(std::string_view text) {
     return found != pipeline.end() && found->is_string() ? found->get<std::string>() : std::string();
   };
   if (text_of("apiVersion") != "tekton.dev/v1") {
-    return invalid("pipelineSpec.apiVersion must be tekton.dev/v1, not \"" + text_of("apiVersion") + "\"");
+    return invalid("pipelineSpec.apiVersion must be tekton.dev/v1, not " + detail::quote(text_of("apiVersion")));
   }
   if (text_of("kind") != "Pipeline") {
-    return invalid("pipelineSpec.kind must be Pipeline, not \"" + text_of("kind") + "\"");
+    return invalid("pipelineSpec.kind must be Pipeline, not " + detail::quote(text_of("kind")));
   }
   const auto spec = pipeline.find("spec");
   if (spec == pipeline.end() || !spec->is_object()) return invalid("pipelineSpec.spec must be an object");
@@ -123,9 +124,9 @@ std::optional<FieldError> placementProblem(const RepoBinding& binding, std::stri
   const std::string org_namespace = organizationNamespace(binding.spec.aphex_org);
   if (binding.metadata.ns == platform_namespace || binding.metadata.ns == org_namespace) return std::nullopt;
   return FieldError{.path = "metadata.namespace",
-                    .message = "a RepoBinding of organization \"" + binding.spec.aphex_org + "\" must be created in " +
-                               std::string(platform_namespace) + " or " + org_namespace + ", not in \"" +
-                               binding.metadata.ns + "\""};
+                    .message = "a RepoBinding of organization " + detail::quote(binding.spec.aphex_org) +
+                               " must be created in " + std::string(platform_namespace) + " or " +
+                               detail::excerpt(org_namespace) + ", not in " + detail::quote(binding.metadata.ns)};
 }
 
 std::string repositoryFullName(const RepoBindingSpec& spec) { return spec.repo_org + "/" + spec.repo_name; }
@@ -135,6 +136,17 @@ std::string githubWebhookSettingsUrl(const RepoBindingSpec& spec) {
 }
 
 std::vector<FieldError> validate(const RepoBinding& binding) {
+  std::vector<FieldError> errors = validateExceptPipelineSpec(binding);
+  if (auto pipeline = parsePipelineSpec(binding.spec.pipeline_spec); !pipeline) {
+    // In field order: pipelineSpec comes before branch.
+    const auto branch = std::find_if(errors.begin(), errors.end(),
+                                     [](const FieldError& error) { return error.path == "spec.branch"; });
+    errors.insert(branch, {.path = "spec.pipelineSpec", .message = pipeline.error().message});
+  }
+  return errors;
+}
+
+std::vector<FieldError> validateExceptPipelineSpec(const RepoBinding& binding) {
   std::vector<FieldError> errors;
   const auto add = [&](std::string path, std::string message) {
     errors.push_back({.path = std::move(path), .message = std::move(message)});
@@ -142,33 +154,32 @@ std::vector<FieldError> validate(const RepoBinding& binding) {
   const RepoBindingSpec& spec = binding.spec;
 
   if (!isDnsLabel(spec.aphex_org, kMaxOrganizationNameLength)) {
-    add("spec.aphexOrg", "must name an Organization: a DNS label of at most 40 characters, not \"" + spec.aphex_org + "\"");
+    add("spec.aphexOrg",
+        "must name an Organization: a DNS label of at most 40 characters, not " + detail::quote(spec.aphex_org));
   }
   if (!isGitHubOwner(spec.repo_org)) {
     add("spec.repoOrg", "must be a GitHub user or organization name (letters, digits and '-', at most 39 characters), "
-                        "not \"" + spec.repo_org + "\"");
+                        "not " + detail::quote(spec.repo_org));
   }
   if (!isGitHubRepositoryName(spec.repo_name)) {
     add("spec.repoName", "must be a GitHub repository name (letters, digits, '.', '_' and '-', at most 100 characters), "
-                         "not \"" + spec.repo_name + "\"");
+                         "not " + detail::quote(spec.repo_name));
   } else if (spec.repo_name.ends_with(".git")) {
     add("spec.repoName", "is the repository name without the .git suffix");
   }
   if (!isDnsLabel(spec.pipeline_name)) {
-    add("spec.pipelineName", "must be a DNS label of at most 63 characters (it names a namespace), not \"" +
-                             spec.pipeline_name + "\"");
+    add("spec.pipelineName",
+        "must be a DNS label of at most 63 characters (it names a namespace), not " + detail::quote(spec.pipeline_name));
   } else if (isReservedNamespace(spec.pipeline_name)) {
     add("spec.pipelineName", "\"" + spec.pipeline_name + "\" is reserved: kube-*, org-* and the platform's namespaces "
                              "cannot be pipeline namespaces");
   }
   if (spec.template_ref != kDefaultTemplateRef) {
-    add("spec.templateRef", "\"" + spec.template_ref + "\" is not a pipeline contract this controller provides; use " +
-                            std::string(kDefaultTemplateRef));
+    add("spec.templateRef", detail::quote(spec.template_ref) +
+                                " is not a pipeline contract this controller provides; use " +
+                                std::string(kDefaultTemplateRef));
   }
-  if (auto pipeline = parsePipelineSpec(spec.pipeline_spec); !pipeline) {
-    add("spec.pipelineSpec", pipeline.error().message);
-  }
-  if (auto problem = branchNameProblem(spec.branch)) add("spec.branch", "\"" + spec.branch + "\" " + *problem);
+  if (auto problem = branchNameProblem(spec.branch)) add("spec.branch", detail::quote(spec.branch) + " " + *problem);
   return errors;
 }
 

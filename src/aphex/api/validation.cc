@@ -160,6 +160,13 @@ DocsPath normalizeDocsPath(std::string_view path) {
   return result;
 }
 
+bool isReservedOrganizationName(std::string_view name) {
+  for (std::string_view reserved : kReservedOrganizationNames) {
+    if (name == reserved) return true;
+  }
+  return false;
+}
+
 bool isReservedNamespace(std::string_view name, std::string_view platform_namespace) {
   if (name.starts_with("kube-") || name.starts_with("org-") || name == platform_namespace) return true;
   for (std::string_view reserved : kPlatformNamespaces) {

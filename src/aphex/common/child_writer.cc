@@ -43,6 +43,96 @@ StepResult ChildWriter::applyAll(const std::vector<Child>& children, const std::
   return StepResult::success("Applied", what + " applied");
 }
 
+namespace {
+
+std::string describe(const Child& child) {
+  const auto& metadata = child.object["metadata"];
+  const std::string ns = metadata.value("namespace", "");
+  return child.object.value("kind", "") + " " + (ns.empty() ? "" : ns + "/") + metadata.value("name", "");
+}
+
+StepResult ownedElsewhere(const Child& child, const std::string& what, const std::string& owner) {
+  return StepResult::failure(
+      "OwnedElsewhere",
+      what + ": " + describe(child) + " already exists and belongs to " +
+          (owner.empty() ? "something Aphex did not make for this object" : owner) +
+          "; it is left untouched. Remove it, or choose names that do not collide with it",
+      false);
+}
+
+}  // namespace
+
+std::string ChildWriter::annotationOf(const Json& object, std::string_view annotation) {
+  const auto metadata = object.find("metadata");
+  if (metadata == object.end() || !metadata->is_object()) return "";
+  const auto annotations = metadata->find("annotations");
+  if (annotations == metadata->end() || !annotations->is_object()) return "";
+  const auto found = annotations->find(std::string(annotation));
+  return found != annotations->end() && found->is_string() ? found->get<std::string>() : "";
+}
+
+kube::Result<kube::runtime::ObjectPtr> ChildWriter::live(const kube::ResourceType& type, const std::string& ns,
+                                                         const std::string& name) const {
+  if (auto cached = children_.get(type, ns, name)) return cached;
+  // Not in the cache, which holds only what carries Aphex's label: it may still exist.
+  auto fetched = client_.get(type, ns, name);
+  if (!fetched) return std::move(fetched).error();
+  return std::make_shared<const Json>(std::move(fetched).value());
+}
+
+StepResult ChildWriter::applyOwned(const std::vector<Child>& children, const std::string& what,
+                                   const Ownership& owner) {
+  for (const auto& child : children) {
+    if (StepResult written = applyOneOwned(child, what, owner); !written.ok) return written;
+  }
+  return StepResult::success("Applied", what + " applied");
+}
+
+StepResult ChildWriter::applyOneOwned(const Child& child, const std::string& what, const Ownership& owner) {
+  const auto& metadata = child.object["metadata"];
+  const std::string name = metadata.value("name", "");
+  const std::string ns = metadata.value("namespace", "");
+  const auto failed = [&](const kube::Error& error) {
+    return StepResult::failure(failureReason(error), what + ": " + describe(child) + ": " + error.message, true);
+  };
+  auto current = live(child.type, ns, name);
+  if (!current && current.error().isNotFound()) {
+    // Never forced: if someone made an object of this name since the read, its fields conflict
+    // and the next pass looks at whose it is.
+    auto created = applier_.applyNew(child.type, child.object);
+    if (created) return StepResult::success("Created", "");
+    if (created.error().isConflict()) {
+      return StepResult::failure("OwnedElsewhere", what + ": " + describe(child) + " appeared meanwhile, made by "
+                                 "someone else; looking at it again", true);
+    }
+    return failed(created.error());
+  }
+  if (!current) return failed(current.error());
+  const Json& existing = **current;
+  if (const std::string found = annotationOf(existing, owner.annotation); found != owner.value) {
+    return ownedElsewhere(child, what, found);
+  }
+  auto applied = applier_.apply(child.type, child.object, &existing);
+  if (!applied) return failed(applied.error());
+  return StepResult::success("Applied", "");
+}
+
+kube::Result<void> ChildWriter::removeIfOwned(const kube::ResourceType& type, const std::string& ns,
+                                              const std::string& name, const Ownership& owner) {
+  auto current = live(type, ns, name);
+  if (!current) {
+    if (current.error().isNotFound()) return {};
+    return std::move(current).error();
+  }
+  if (annotationOf(**current, owner.annotation) != owner.value) return {};
+  // The uid precondition: an object recreated by someone else since it was read is not deleted.
+  auto removed = client_.remove(type, ns, name,
+                                {.propagation = kube::PropagationPolicy::kBackground,
+                                 .precondition_uid = (**current)["metadata"].value("uid", "")});
+  if (!removed && !removed.error().isNotFound()) return std::move(removed).error();
+  return {};
+}
+
 kube::Result<void> ChildWriter::removeIfPresent(const kube::ResourceType& type, const std::string& ns,
                                                 const std::string& name) {
   auto removed = client_.remove(type, ns, name, {.propagation = kube::PropagationPolicy::kBackground});

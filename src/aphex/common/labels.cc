@@ -15,8 +15,8 @@ kube::Json childMetadata(std::string_view name, std::string_view ns, const kube:
   return metadata;
 }
 
-kube::Json namespaceWithPodSecurity(std::string_view name, kube::Json labels) {
-  labels["pod-security.kubernetes.io/enforce"] = "baseline";
+kube::Json namespaceWithPodSecurity(std::string_view name, kube::Json labels, std::string_view enforce) {
+  labels[std::string(kPodSecurityEnforceLabel)] = std::string(enforce);
   labels["pod-security.kubernetes.io/warn"] = "restricted";
   labels["pod-security.kubernetes.io/audit"] = "restricted";
   return object("v1", "Namespace", childMetadata(name, "", labels));

@@ -107,7 +107,11 @@ std::string eventListenerBindingName(const api::Organization& org) {
   return std::string(kEventListenerClusterRole) + "-" + orgNamespace(org);
 }
 
-Json namespaceObject(const api::Organization& org) { return namespaceWithPodSecurity(orgNamespace(org), labelsFor(org)); }
+// Baseline: the namespace runs only the platform's own pods (the EventListener Tekton makes, and
+// cloudflared), no tenant code; the listener's pod template is Tekton's, not ours to tighten.
+Json namespaceObject(const api::Organization& org) {
+  return namespaceWithPodSecurity(orgNamespace(org), labelsFor(org), "baseline");
+}
 
 Json webhookSecret(const api::Organization& org, std::string_view value, std::string_view rotation) {
   Json secret = object("v1", "Secret", meta(org, kWebhookSecretName, orgNamespace(org)));
@@ -138,6 +142,34 @@ Json eventListener(const api::Organization& org, const std::vector<std::string>&
       {"triggerGroups",
        Json::array({{{"name", "github"}, {"interceptors", Json::array({interceptor})}, {"triggerSelector", selector}}})}};
   return listener;
+}
+
+Json orgNetworkPolicy(const api::Organization& org, const ControllerConfig& config,
+                      const std::vector<ApiServerEndpoint>& api_servers) {
+  const Json same_namespace = Json::array({{{"podSelector", Json::object()}}});
+  Json egress = Json::array();
+  egress.push_back({{"to", same_namespace}});  // cloudflared to the listener
+  egress.push_back(dnsEgress());
+  egress.push_back(
+      {{"to", Json::array({{{"namespaceSelector",
+                             {{"matchLabels", {{"kubernetes.io/metadata.name", std::string(kTektonNamespace)}}}}}}})},
+       {"ports", Json::array({{{"protocol", "TCP"}, {"port", kInterceptorPort}}})}});
+  egress.push_back(internetEgress(config.tenant_egress_deny));
+  addApiServerEgress(egress, api_servers);
+  Json policy = object("networking.k8s.io/v1", "NetworkPolicy", meta(org, kOrgNetworkPolicyName, orgNamespace(org)));
+  policy["spec"] = {
+      {"podSelector", Json::object()},
+      {"policyTypes", Json::array({"Ingress", "Egress"})},
+      // From anywhere (GitHub through cloudflared or the ingress controller, or in-cluster senders
+      // with exposure None), but to the listener's port only.
+      {"ingress", Json::array({{{"ports", Json::array({{{"protocol", "TCP"}, {"port", kListenerPort}}})}}})},
+      {"egress", std::move(egress)}};
+  return policy;
+}
+
+std::vector<Child> isolationChildren(const api::Organization& org, const ControllerConfig& config,
+                                     const std::vector<ApiServerEndpoint>& api_servers) {
+  return {{res::kNetworkPolicies, orgNetworkPolicy(org, config, api_servers)}};
 }
 
 std::vector<Child> webhookChildren(const api::Organization& org, const std::vector<std::string>& repo_namespaces) {

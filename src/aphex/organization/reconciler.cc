@@ -37,6 +37,15 @@ std::vector<kube::runtime::Request> Reconciler::organizationsOf(const Json& repo
   return {{.ns = deps_.config.platform_namespace, .name = org}};
 }
 
+std::vector<kube::runtime::Request> Reconciler::allOrganizations() const {
+  std::vector<kube::runtime::Request> requests;
+  for (const auto& org : deps_.organizations.store().list()) {
+    const auto& metadata = (*org)["metadata"];
+    requests.push_back({.ns = metadata.value("namespace", ""), .name = metadata.value("name", "")});
+  }
+  return requests;
+}
+
 std::vector<kube::runtime::Request> Reconciler::organizationOfChild(const Json& child) const {
   const Json labels = child.value("metadata", Json::object()).value("labels", Json::object());
   const std::string org = labels.value(std::string(kOrganizationLabel), "");
@@ -45,7 +54,7 @@ std::vector<kube::runtime::Request> Reconciler::organizationOfChild(const Json& 
   return {{.ns = deps_.config.platform_namespace, .name = org}};
 }
 
-Outcome Reconciler::reconcile(const kube::runtime::Request& request, std::stop_token) {
+Outcome Reconciler::reconcile(const kube::runtime::Request& request, std::stop_token stop) {
   const auto live = deps_.organizations.store().get(request.key());
   if (!live) return Done{};  // deleted, and the finalizer already done
   auto org = api::Organization::fromJson(*live);
@@ -55,6 +64,7 @@ Outcome Reconciler::reconcile(const kube::runtime::Request& request, std::stop_t
     return Terminal{org.error().message};
   }
   Pass pass(live, std::move(*org), deps_.clock.wallNow());
+  pass.stop = std::move(stop);
   if (pass.org.metadata.deleting()) return finalize(pass);
   if (!pass.org.metadata.hasFinalizer(kFinalizer)) {
     if (auto added = writer_.addFinalizer(api::kOrganizations, *live); !added) return Retry{added.error().message};
@@ -101,6 +111,9 @@ StepResult Reconciler::applyNamespace(Pass& pass) {
 StepResult Reconciler::applyWebhook(Pass& pass, const std::vector<std::string>& namespaces) {
   if (StepResult secret = ensureWebhookSecret(pass); !secret.ok) return secret;
   StepResult applied = applyAll(webhookChildren(pass.org, namespaces), "webhook listener");
+  if (!applied.ok) return applied;
+  const auto api_servers = apiServerEndpoints(deps_.api_server_endpoints.store().list());
+  applied = applyAll(isolationChildren(pass.org, deps_.config, api_servers), "network policy");
   if (!applied.ok) return applied;
   pass.status.webhook_secret_ref = api::SecretKeyRef{.ns = pass.status.ns,
                                                      .name = std::string(kWebhookSecretName),

@@ -57,17 +57,6 @@ Json orgPipelineNamespaces(const api::RepoBinding& binding) {
           {"matchExpressions", Json::array({{{"key", std::string(kPipelineLabel)}, {"operator", "Exists"}}})}};
 }
 
-// Whether the team's Pipeline declares the contract's workspace `source`: runs bind it only then,
-// so a Pipeline without it gets no volume it would not use.
-bool declaresSourceWorkspace(const api::RepoBinding& binding) {
-  auto parsed = api::parsePipelineSpec(binding.spec.pipeline_spec);
-  if (!parsed) return false;
-  for (const auto& workspace : parsed.value()["spec"].value("workspaces", Json::array())) {
-    if (workspace.is_object() && workspace.value("name", "") == kSourceWorkspace) return true;
-  }
-  return false;
-}
-
 // Ends in -<digits>.
 bool hasNumericSuffix(std::string_view name) {
   const auto dash = name.rfind('-');
@@ -76,6 +65,17 @@ bool hasNumericSuffix(std::string_view name) {
 }
 
 }  // namespace
+
+bool declaresSourceWorkspace(const Json& pipeline) {
+  const auto spec = pipeline.find("spec");
+  if (spec == pipeline.end() || !spec->is_object()) return false;
+  const auto workspaces = spec->find("workspaces");
+  if (workspaces == spec->end() || !workspaces->is_array()) return false;
+  for (const auto& workspace : *workspaces) {
+    if (workspace.is_object() && workspace.value("name", Json()) == kSourceWorkspace) return true;
+  }
+  return false;
+}
 
 std::string bindingKey(const api::RepoBinding& binding) {
   return binding.metadata.ns + "/" + binding.metadata.name;
@@ -122,8 +122,10 @@ std::string celStringLiteral(std::string_view text) {
 }
 
 std::string celFilter(const api::RepoBinding& binding) {
+  // A push that deletes the branch has `deleted: true` and an all-zero revision: nothing to build.
   return "body.repository.full_name == " + celStringLiteral(api::repositoryFullName(binding.spec)) +
-         " && body.ref == " + celStringLiteral("refs/heads/" + binding.spec.branch);
+         " && body.ref == " + celStringLiteral("refs/heads/" + binding.spec.branch) +
+         " && !(has(body.deleted) && body.deleted == true)";
 }
 
 std::string terraformSecretSuffix(const api::RepoBinding& binding) {
@@ -144,22 +146,19 @@ std::string terraformBackendConfig(const api::RepoBinding& binding) {
 
 // ---- NamespaceReady ---------------------------------------------------------------------------
 
-Json namespaceObject(const api::RepoBinding& binding) {
-  Json ns = namespaceWithPodSecurity(pipelineName(binding), labelsFor(binding));
+Json namespaceObject(const api::RepoBinding& binding, std::string_view level) {
+  Json ns = namespaceWithPodSecurity(pipelineName(binding), labelsFor(binding), level);
   ns["metadata"]["annotations"] = {{std::string(kRepoBindingAnnotation), bindingKey(binding)}};
   return ns;
 }
 
-std::vector<Child> namespaceChildren(const api::RepoBinding& binding) {
-  return {{res::kNamespaces, namespaceObject(binding)}};
+std::vector<Child> namespaceChildren(const api::RepoBinding& binding, std::string_view level) {
+  return {{res::kNamespaces, namespaceObject(binding, level)}};
 }
 
 // ---- PipelineReady ----------------------------------------------------------------------------
 
-kube::Result<Json> pipeline(const api::RepoBinding& binding) {
-  auto parsed = api::parsePipelineSpec(binding.spec.pipeline_spec);
-  if (!parsed) return std::move(parsed).error();
-  const Json& source = parsed.value();
+Json pipeline(const api::RepoBinding& binding, const Json& source) {
   // Only what the team may decide: its labels, annotations and spec. Server-owned metadata
   // (uid, resourceVersion, ownerReferences...) pasted from `kubectl get -o yaml`, another
   // name or namespace, and any status are left out.
@@ -178,14 +177,12 @@ kube::Result<Json> pipeline(const api::RepoBinding& binding) {
     metadata["annotations"] = std::move(annotations);
   }
   Json result = object("tekton.dev/v1", "Pipeline", std::move(metadata));
-  result["spec"] = source["spec"];
+  result["spec"] = source.value("spec", Json::object());
   return result;
 }
 
-kube::Result<std::vector<Child>> pipelineChildren(const api::RepoBinding& binding) {
-  auto built = pipeline(binding);
-  if (!built) return std::move(built).error();
-  return std::vector<Child>{{rb_res::kPipelines, std::move(built).value()}};
+std::vector<Child> pipelineChildren(const api::RepoBinding& binding, const Json& parsed_pipeline) {
+  return {{rb_res::kPipelines, pipeline(binding, parsed_pipeline)}};
 }
 
 // ---- AccessReady ------------------------------------------------------------------------------
@@ -228,6 +225,8 @@ Json resourceQuota(const api::RepoBinding& binding, const TenantLimits& limits) 
   // Counts are quantities too; the API server returns them as strings.
   hard["pods"] = std::to_string(limits.pods);
   hard["persistentvolumeclaims"] = std::to_string(limits.persistent_volume_claims);
+  hard["count/configmaps"] = std::to_string(limits.config_maps);
+  hard["count/secrets"] = std::to_string(limits.secrets);
   Json quota = object("v1", "ResourceQuota", meta(binding, kQuotaName));
   quota["spec"] = {{"hard", std::move(hard)}};
   return quota;
@@ -252,7 +251,8 @@ Json limitRange(const api::RepoBinding& binding, const TenantLimits& limits) {
   return range;
 }
 
-Json networkPolicy(const api::RepoBinding& binding, const std::vector<ApiServerEndpoint>& api_servers) {
+Json networkPolicy(const api::RepoBinding& binding, const std::vector<ApiServerEndpoint>& api_servers,
+                   const std::vector<std::string>& denied_egress) {
   // Who may talk to whom. A pipeline's pods and what the team deploys may reach each other and the
   // other pipeline namespaces of the same organization (one trust domain), in both directions, so
   // egress allows what ingress allows. The organization's own namespace is not a peer: its pods
@@ -263,24 +263,12 @@ Json networkPolicy(const api::RepoBinding& binding, const std::vector<ApiServerE
                                   {{"namespaceSelector", orgPipelineNamespaces(binding)}}});
   Json egress = Json::array();
   egress.push_back({{"to", peers}});
-  // DNS: cluster DNS runs in kube-system under different labels per distribution, so the
-  // namespace and the port select it.
-  egress.push_back({{"to", Json::array({{{"namespaceSelector",
-                                          {{"matchLabels", {{"kubernetes.io/metadata.name", "kube-system"}}}}}}})},
-                    {"ports", Json::array({{{"protocol", "UDP"}, {"port", 53}}, {{"protocol", "TCP"}, {"port", 53}}})}});
-  // The internet (Git hosts, registries, cloud APIs), but no private or link-local address: pod,
-  // service and node networks live there, and so do cloud metadata endpoints (169.254.169.254).
-  egress.push_back(
-      {{"to", Json::array({{{"ipBlock",
-                             {{"cidr", "0.0.0.0/0"},
-                              {"except", Json::array({"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"})}}}}})}});
+  egress.push_back(dnsEgress());
+  // The internet (Git hosts, registries, cloud APIs), none of the cluster's own networks.
+  egress.push_back(internetEgress(denied_egress));
   // The API server, by its real addresses (a private address on most clusters, so the rule above
   // does not cover it): Terraform's backend and Argo CD Applications are written through it.
-  for (const auto& endpoint : api_servers) {
-    const std::string cidr = endpoint.ip + (endpoint.ip.find(':') != std::string::npos ? "/128" : "/32");
-    egress.push_back({{"to", Json::array({{{"ipBlock", {{"cidr", cidr}}}}})},
-                      {"ports", Json::array({{{"protocol", "TCP"}, {"port", endpoint.port}}})}});
-  }
+  addApiServerEgress(egress, api_servers);
   Json policy = object("networking.k8s.io/v1", "NetworkPolicy", meta(binding, kNetworkPolicyName));
   policy["spec"] = {{"podSelector", Json::object()},
                     {"policyTypes", Json::array({"Ingress", "Egress"})},
@@ -293,14 +281,20 @@ std::vector<Child> guardrailChildren(const api::RepoBinding& binding, const Cont
                                      const std::vector<ApiServerEndpoint>& api_servers) {
   return {{rb_res::kResourceQuotas, resourceQuota(binding, config.tenant_limits)},
           {rb_res::kLimitRanges, limitRange(binding, config.tenant_limits)},
-          {rb_res::kNetworkPolicies, networkPolicy(binding, api_servers)}};
+          {rb_res::kNetworkPolicies, networkPolicy(binding, api_servers, config.tenant_egress_deny)}};
 }
 
 // ---- GitOpsReady ------------------------------------------------------------------------------
 
+std::string appProjectName(const api::RepoBinding& binding) {
+  return std::string(kAppProjectPrefix) + pipelineName(binding);
+}
+
 Json appProject(const api::RepoBinding& binding, const ControllerConfig& config) {
   const std::string& ns = pipelineName(binding);
-  Json project = object("argoproj.io/v1alpha1", "AppProject", meta(binding, ns, config.argocd_namespace));
+  Json project = object("argoproj.io/v1alpha1", "AppProject", meta(binding, appProjectName(binding), config.argocd_namespace));
+  Json kinds = Json::array();
+  for (const auto& [group, kind] : kDeployableKinds) kinds.push_back({{"group", group}, {"kind", kind}});
   project["spec"] = {
       {"description", "Aphex pipeline " + ns + " of organization " + binding.spec.aphex_org + ": " +
                           api::repositoryFullName(binding.spec)},
@@ -312,13 +306,12 @@ Json appProject(const api::RepoBinding& binding, const ControllerConfig& config)
       {"sourceNamespaces", Json::array({ns})},
       // Empty: no cluster-scoped kind at all.
       {"clusterResourceWhitelist", Json::array()},
-      // The guardrails are the platform's, and so is RBAC: Argo CD syncs with its own, powerful
-      // account, so a RoleBinding synced from the repository could hand the team's accounts the
-      // right to remove the network policy.
-      {"namespaceResourceBlacklist", Json::array({{{"group", ""}, {"kind", "ResourceQuota"}},
-                                                  {{"group", ""}, {"kind", "LimitRange"}},
-                                                  {{"group", "networking.k8s.io"}, {"kind", "NetworkPolicy"}},
-                                                  {{"group", std::string(kRbacGroup)}, {"kind", "RoleBinding"}}})}};
+      // Only the kinds an application is made of. Argo CD syncs with its own, powerful account,
+      // so every other kind is refused: RBAC and the guardrails (which would undo isolation),
+      // cert-manager objects (certificates for the platform's hosts), Ingresses and routes (which
+      // could claim another team's or the platform's host), aphex.io kinds, and anything a CRD
+      // adds later.
+      {"namespaceResourceWhitelist", std::move(kinds)}};
   return project;
 }
 
@@ -341,7 +334,9 @@ Json triggerBinding(const api::RepoBinding& binding) {
   // From GitHub's push event. Header names as Go canonicalizes them (X-Github-Event, not
   // X-GitHub-Event): Tekton looks them up case-sensitively.
   const std::pair<const char*, std::string> values[] = {
-      {"git-url", "$(body.repository.clone_url)"},
+      // The repository the binding names, never the payload's: anyone holding the organization's
+      // webhook secret could otherwise sign a push of this repository that clones another.
+      {"git-url", repositoryUrl(binding) + ".git"},
       {"git-revision", "$(body.after)"},
       {"repo-full-name", "$(body.repository.full_name)"},
       {"event-type", "$(header.X-Github-Event)"},
@@ -356,7 +351,14 @@ Json triggerBinding(const api::RepoBinding& binding) {
   return result;
 }
 
-Json triggerTemplate(const api::RepoBinding& binding) {
+std::string pipelineRunName(const api::RepoBinding& binding) {
+  // A GitHub delivery ID is a 36-character GUID; a PipelineRun's name must fit a label value (63).
+  std::string prefix = pipelineName(binding).substr(0, kRunNamePrefixLength);
+  while (!prefix.empty() && prefix.back() == '-') prefix.pop_back();
+  return prefix + "-$(tt.params.event-id)";
+}
+
+Json triggerTemplate(const api::RepoBinding& binding, bool source_workspace) {
   const std::string& name = pipelineName(binding);
   Json params = Json::array();
   Json run_params = Json::array();
@@ -374,12 +376,14 @@ Json triggerTemplate(const api::RepoBinding& binding) {
   Json run_labels{{std::string(kOrganizationLabel), binding.spec.aphex_org}, {std::string(kPipelineLabel), name}};
   Json run{{"apiVersion", "tekton.dev/v1"},
            {"kind", "PipelineRun"},
-           {"metadata", {{"generateName", name + "-"}, {"labels", std::move(run_labels)}}},
+           // Named after the delivery, not generated: a replayed delivery makes the same name, which
+           // the API server refuses (AlreadyExists), so one delivery never starts two runs.
+           {"metadata", {{"name", pipelineRunName(binding)}, {"labels", std::move(run_labels)}}},
            {"spec",
             {{"pipelineRef", {{"name", name}}},
              {"params", std::move(run_params)},
              {"taskRunTemplate", {{"serviceAccountName", std::string(kRunnerServiceAccount)}}}}}};
-  if (declaresSourceWorkspace(binding)) {
+  if (source_workspace) {
     // A volume of the run's own, created with it and deleted with it: runs never share files.
     const Json claim{{"spec", {{"accessModes", Json::array({"ReadWriteOnce"})},
                                {"resources", {{"requests", {{"storage", std::string(kSourceWorkspaceSize)}}}}}}}};
@@ -405,9 +409,9 @@ Json trigger(const api::RepoBinding& binding) {
   return result;
 }
 
-std::vector<Child> triggerChildren(const api::RepoBinding& binding) {
+std::vector<Child> triggerChildren(const api::RepoBinding& binding, bool source_workspace) {
   return {{rb_res::kTriggerBindings, triggerBinding(binding)},
-          {rb_res::kTriggerTemplates, triggerTemplate(binding)},
+          {rb_res::kTriggerTemplates, triggerTemplate(binding, source_workspace)},
           {rb_res::kTriggers, trigger(binding)}};
 }
 

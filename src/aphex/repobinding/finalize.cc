@@ -25,10 +25,11 @@ const kube::ResourceType kApplications{
     .group = "argoproj.io", .version = "v1alpha1", .plural = "applications", .namespaced = true};
 
 // Where every object a binding makes lives, by name. Built from the same builders that make them,
-// so the two cannot disagree; the Pipeline's name needs no valid pipelineSpec.
+// so the two cannot disagree; no name depends on pipelineSpec, which is never parsed here, so a
+// binding whose pipelineSpec cannot be read can still be deleted.
 std::vector<Child> madeObjects(const api::RepoBinding& binding, const ControllerConfig& config) {
   std::vector<Child> made;
-  for (auto group : {triggerChildren(binding), gitOpsChildren(binding, config), accessChildren(binding),
+  for (auto group : {triggerChildren(binding, false), gitOpsChildren(binding, config), accessChildren(binding),
                      guardrailChildren(binding, config, {})}) {
     for (auto& child : group) made.push_back(std::move(child));
   }
@@ -65,13 +66,15 @@ std::optional<Outcome> Reconciler::markTerminating(Pass& pass) {
   return std::nullopt;
 }
 
-// The team's Argo CD Applications of this pipeline, wherever they are. Argo CD's own finalizer
-// prunes what they deployed; the binding waits for that before the AppProject goes, since Argo CD
-// cannot process an Application whose project is gone.
+// The team's Argo CD Applications: every one in the pipeline namespace, the only namespace the
+// pipeline's AppProject takes Applications from (none there can outlive the project). Labels are
+// not asked: anyone may set them. Argo CD's own finalizer prunes what they deployed; the binding
+// waits for that before the AppProject goes, since Argo CD cannot process an Application whose
+// project is gone.
 std::optional<Outcome> Reconciler::deleteApplications(Pass& pass) {
-  const std::string selector = std::string(kOrganizationLabel) + "=" + pass.binding.spec.aphex_org + "," +
-                               std::string(kPipelineLabel) + "=" + pass.binding.spec.pipeline_name;
-  auto listed = deps_.client.list(kApplications, "", {.label_selector = selector});
+  const auto ns = deps_.children.get(res::kNamespaces, "", pass.binding.spec.pipeline_name);
+  if (!ns || !ownedByThisBinding(pass, ns.get())) return std::nullopt;  // not its namespace: not its Applications
+  auto listed = deps_.client.list(kApplications, pass.binding.spec.pipeline_name);
   if (!listed) {
     if (listed.error().isNotFound()) return std::nullopt;  // Argo CD is not installed: nothing to delete
     return Retry{"listing Argo CD Applications: " + listed.error().message};
@@ -93,17 +96,16 @@ std::optional<Outcome> Reconciler::deleteApplications(Pass& pass) {
   return writeStatus(pass, RequeueAfter{kWaitInterval});
 }
 
-// Every object the binding made, except the namespace. Objects another binding owns (one that
-// claimed the same pipeline name) are left alone.
+// Every object the binding made, except the namespace — and only those that carry its
+// annotation: an object of the same name that another binding, the platform or a tenant made is
+// never deleted.
 std::optional<Outcome> Reconciler::deleteChildren(Pass& pass) {
+  const Ownership owner = ownership(pass.binding);
   for (const auto& child : madeObjects(pass.binding, deps_.config)) {
     const auto& metadata = child.object["metadata"];
     const std::string ns = metadata.value("namespace", "");
     const std::string name = metadata.value("name", "");
-    const auto cached = deps_.children.get(child.type, ns, name);
-    if (cached && !ownedByThisBinding(pass, cached.get())) continue;
-    if (auto removed = writer_.removeIfPresent(child.type, ns, name); !removed) {
-      if (removed.error().isNotFound()) continue;
+    if (auto removed = writer_.removeIfOwned(child.type, ns, name, owner); !removed) {
       return Retry{"deleting " + child.type.plural + " " + ns + "/" + name + ": " + removed.error().message};
     }
   }
@@ -120,13 +122,17 @@ std::optional<Outcome> Reconciler::deleteOrReleaseNamespace(Pass& pass) {
   if (cached && !ownedByThisBinding(pass, cached.get())) return std::nullopt;
   if (pass.binding.spec.deletion_policy == api::DeletionPolicy::kRetain) {
     if (!cached) return std::nullopt;  // never made, or released already
-    Json released = namespaceWithPodSecurity(ns, Json::object());
-    released["metadata"]["annotations"] = {{std::string(kRetainedAnnotation), pass.binding.spec.aphex_org + "/" + ns}};
-    // Applied by the same field manager, the labels and annotations it no longer sets are removed.
-    if (auto applied = deps_.client.apply(res::kNamespaces, released, {.field_manager = std::string(kFieldManager),
-                                                                      .force = true});
-        !applied && !applied.error().isNotFound()) {
-      return Retry{"releasing namespace " + ns + ": " + applied.error().message};
+    // A merge patch that names each mark: it removes them whoever owns the fields (the namespace
+    // was made by a create, not an apply), and leaves the Pod Security labels as they are.
+    const Json released{
+        {"metadata",
+         {{"labels", {{std::string(kManagedByLabel), nullptr}, {std::string(kOrganizationLabel), nullptr},
+                      {std::string(kPipelineLabel), nullptr}}},
+          {"annotations", {{std::string(kRepoBindingAnnotation), nullptr}, {std::string(kAppliedHashAnnotation), nullptr},
+                           {std::string(kRetainedAnnotation), pass.binding.spec.aphex_org + "/" + ns}}}}}};
+    if (auto patched = deps_.client.mergePatch(res::kNamespaces, "", ns, released, {.field_manager = std::string(kFieldManager)});
+        !patched && !patched.error().isNotFound()) {
+      return Retry{"releasing namespace " + ns + ": " + patched.error().message};
     }
     return std::nullopt;
   }

@@ -11,6 +11,8 @@ struct Reconciler::Pass : ReconcilePass<api::RepoBinding> {
   api::RepoBinding& binding = object;
   // The Organization, once organizationAllows() has found it.
   std::optional<api::Organization> organization;
+  // spec.pipelineSpec, parsed once per pass: the Pipeline and the TriggerTemplate both need it.
+  std::optional<kube::Result<kube::Json>> pipeline;
 };
 
 }  // namespace aphex::repobinding

@@ -24,46 +24,10 @@ bool conditionTrue(const std::vector<api::Condition>& conditions, std::string_vi
   return found != nullptr && found->status == api::ConditionStatus::kTrue;
 }
 
-std::string annotation(const Json& object, std::string_view key) {
-  const auto metadata = object.find("metadata");
-  if (metadata == object.end()) return "";
-  const auto annotations = metadata->find("annotations");
-  if (annotations == metadata->end() || !annotations->is_object()) return "";
-  return annotations->value(std::string(key), "");
-}
-
-// Validation errors other than pipelineSpec's: those stop the whole pass. pipelineSpec's fail
-// PipelineReady only.
-std::vector<api::FieldError> specErrors(const api::RepoBinding& binding) {
-  std::vector<api::FieldError> errors = api::validate(binding);
-  std::erase_if(errors, [](const api::FieldError& error) { return error.path == "spec.pipelineSpec"; });
-  return errors;
-}
+// What namespaceOwnership() reports for a namespace that does not exist yet.
+constexpr std::string_view kAbsent = "Absent";
 
 }  // namespace
-
-std::vector<ApiServerEndpoint> apiServerEndpoints(const std::vector<kube::runtime::ObjectPtr>& slices) {
-  std::set<std::pair<std::string, int>> found;
-  for (const auto& slice : slices) {
-    int port = 0;
-    for (const auto& entry : slice->value("ports", Json::array())) {
-      if (entry.value("name", "") == "https" && entry.contains("port") && entry["port"].is_number_integer()) {
-        port = entry["port"].get<int>();
-      }
-    }
-    if (port == 0) continue;
-    for (const auto& endpoint : slice->value("endpoints", Json::array())) {
-      // Absent `ready` means ready (the EndpointSlice API's rule).
-      if (!endpoint.value("conditions", Json::object()).value("ready", true)) continue;
-      for (const auto& address : endpoint.value("addresses", Json::array())) {
-        if (address.is_string()) found.emplace(address.get<std::string>(), port);
-      }
-    }
-  }
-  std::vector<ApiServerEndpoint> endpoints;
-  for (const auto& [ip, port] : found) endpoints.push_back({.ip = ip, .port = port});
-  return endpoints;
-}
 
 Reconciler::Reconciler(ReconcilerDeps deps) : deps_(std::move(deps)), writer_(deps_.client, deps_.children) {}
 
@@ -80,7 +44,7 @@ std::vector<kube::runtime::Request> Reconciler::bindingsOf(const Json& organizat
 }
 
 std::vector<kube::runtime::Request> Reconciler::bindingOfChild(const Json& child) {
-  const std::string key = annotation(child, kRepoBindingAnnotation);
+  const std::string key = ChildWriter::annotationOf(child, kRepoBindingAnnotation);
   const auto slash = key.find('/');
   if (slash == std::string::npos) return {};
   return {{.ns = key.substr(0, slash), .name = key.substr(slash + 1)}};
@@ -112,7 +76,8 @@ Outcome Reconciler::reconcile(const kube::runtime::Request& request, std::stop_t
 Outcome Reconciler::provision(Pass& pass) {
   const api::RepoBinding& binding = pass.binding;
   pass.status.github_webhook_settings_url = githubWebhookSettingsUrl(binding);
-  std::vector<api::FieldError> errors = specErrors(binding);
+  // pipelineSpec is checked by its own step below: a bad one fails PipelineReady only.
+  std::vector<api::FieldError> errors = api::validateExceptPipelineSpec(binding);
   if (auto misplaced = api::placementProblem(binding, deps_.config.platform_namespace)) {
     errors.insert(errors.begin(), *misplaced);
   }
@@ -127,27 +92,50 @@ Outcome Reconciler::provision(Pass& pass) {
     pass.status.phase = api::Phase::kPending;
     return writeStatus(pass, Done{});  // the Organization's watch wakes this binding
   }
+  // Whose the namespace is comes before the finalizer: a binding that may not have it never holds
+  // a finalizer, so deleting it cannot touch what belongs to someone else.
+  const auto cached_namespace = deps_.children.get(res::kNamespaces, "", binding.spec.pipeline_name);
+  const StepResult claim = namespaceOwnership(pass, cached_namespace.get());
+  if (!claim.ok) return namespaceFailed(pass, claim);
   if (!binding.metadata.hasFinalizer(kFinalizer)) {
     if (auto added = writer_.addFinalizer(api::kRepoBindings, *pass.live); !added) return Retry{added.error().message};
   }
-  if (const StepResult ns = applyNamespace(pass); !pass.set(cond::kNamespaceReady, ns)) {
-    // Nothing else can exist without the namespace.
-    pass.set(cond::kReady, StepResult::failure("NamespaceNotReady", ns.message, false));
-    pass.status.phase = ns.retry ? api::Phase::kProvisioning : api::Phase::kFailed;
-    return writeStatus(pass, ns.retry ? Outcome{Retry{ns.message}} : Outcome{Terminal{ns.message}});
-  }
-  const std::vector<ApiServerEndpoint> api_servers = apiServerEndpoints(deps_.api_server_endpoints.store().list());
-  pass.set(cond::kPipelineReady, applyPipeline(pass));
-  pass.set(cond::kAccessReady, writer_.applyAll(accessChildren(binding), "pipeline-runner access"));
-  pass.set(cond::kGuardrailsReady,
-           writer_.applyAll(guardrailChildren(binding, deps_.config, api_servers), "quota, limits and network policy"));
-  pass.set(cond::kGitOpsReady, writer_.applyAll(gitOpsChildren(binding, deps_.config), "AppProject and Terraform backend"));
-  pass.set(cond::kTriggerReady, writer_.applyAll(triggerChildren(binding), "Trigger"));
+  const StepResult ns = applyNamespace(pass, cached_namespace.get(), claim);
+  if (!pass.set(cond::kNamespaceReady, ns)) return namespaceFailed(pass, ns);  // nothing else can exist without it
+  applyChildren(pass);
   const auto& org_status = pass.organization->status;
   pass.status.webhook_url = org_status.webhook_url;
   pass.status.webhook_secret_ref = org_status.webhook_secret_ref;
   return writeStatus(pass, pass.outcome("repository " + api::repositoryFullName(binding.spec) + " runs pipeline " +
                                         binding.spec.pipeline_name + " on pushes to " + binding.spec.branch));
+}
+
+// Every group after the namespace, each reported by its condition. pipelineSpec is parsed here,
+// once per pass: the Pipeline and the TriggerTemplate both read it.
+void Reconciler::applyChildren(Pass& pass) {
+  const api::RepoBinding& binding = pass.binding;
+  const Ownership owner = ownership(binding);
+  pass.pipeline = api::parsePipelineSpec(binding.spec.pipeline_spec);
+  const std::vector<ApiServerEndpoint> api_servers = apiServerEndpoints(deps_.api_server_endpoints.store().list());
+  pass.set(cond::kPipelineReady, applyPipeline(pass, owner));
+  pass.set(cond::kAccessReady, writer_.applyOwned(accessChildren(binding), "pipeline-runner access", owner));
+  pass.set(cond::kGuardrailsReady, writer_.applyOwned(guardrailChildren(binding, deps_.config, api_servers),
+                                                      "quota, limits and network policy", owner));
+  pass.set(cond::kGitOpsReady,
+           writer_.applyOwned(gitOpsChildren(binding, deps_.config), "AppProject and Terraform backend", owner));
+  const bool source_workspace = *pass.pipeline && declaresSourceWorkspace(**pass.pipeline);
+  pass.set(cond::kTriggerReady, writer_.applyOwned(triggerChildren(binding, source_workspace), "Trigger", owner));
+}
+
+Outcome Reconciler::namespaceFailed(Pass& pass, const StepResult& failure) {
+  pass.set(cond::kNamespaceReady, failure);
+  pass.set(cond::kReady, StepResult::failure("NamespaceNotReady", failure.message, false));
+  pass.status.phase = failure.retry ? api::Phase::kProvisioning : api::Phase::kFailed;
+  return writeStatus(pass, failure.retry ? Outcome{Retry{failure.message}} : Outcome{Terminal{failure.message}});
+}
+
+Ownership Reconciler::ownership(const api::RepoBinding& binding) {
+  return {.annotation = kRepoBindingAnnotation, .value = bindingKey(binding)};
 }
 
 // The Organization must be Ready for a binding to be provisioned the first time. Once provisioned
@@ -175,14 +163,22 @@ bool Reconciler::organizationAllows(Pass& pass) {
   return true;
 }
 
-StepResult Reconciler::applyNamespace(Pass& pass) {
-  const Json desired = namespaceObject(pass.binding);
+// `claim` is what namespaceOwnership() found. An absent namespace is created with a create-only
+// write, so that of two bindings claiming one name at once only one gets it.
+StepResult Reconciler::applyNamespace(Pass& pass, const Json* cached, const StepResult& claim) {
   const std::string& ns = pass.binding.spec.pipeline_name;
-  const auto cached = deps_.children.get(res::kNamespaces, "", ns);
-  if (StepResult owned = namespaceOwnership(pass, cached.get()); !owned.ok) return owned;
-  auto applied = writer_.applier().apply(res::kNamespaces, desired, cached.get());
-  if (!applied) return StepResult::failure("ApplyFailed", "namespace " + ns + ": " + applied.error().message, true);
-  return StepResult::success("Applied", "namespace " + ns + " is ready");
+  const api::PodSecurityLevel level =
+      pass.organization->spec.pipeline_pod_security.value_or(api::PodSecurityLevel::kRestricted);
+  Json desired = namespaceObject(pass.binding, api::toString(level));
+  auto written = claim.reason == kAbsent ? writer_.applier().create(res::kNamespaces, std::move(desired))
+                                         : writer_.applier().apply(res::kNamespaces, std::move(desired), cached);
+  if (!written && written.error().isAlreadyExists()) {
+    return StepResult::failure("NamespaceAppeared", "namespace " + ns + " appeared meanwhile; looking at whose it is",
+                               true);
+  }
+  if (!written) return StepResult::failure("ApplyFailed", "namespace " + ns + ": " + written.error().message, true);
+  return StepResult::success("Applied", "namespace " + ns + " is ready (Pod Security " +
+                                            std::string(api::toString(level)) + " enforced)");
 }
 
 // A pipeline namespace is this binding's alone. One that another RepoBinding made, or that Aphex
@@ -197,7 +193,7 @@ StepResult Reconciler::namespaceOwnership(const Pass& pass, const Json* cached) 
   } else {
     // Not in the cache, which holds only what Aphex made: ask whether it exists at all.
     auto fetched = deps_.client.get(res::kNamespaces, "", ns);
-    if (!fetched && fetched.error().isNotFound()) return StepResult::success("Absent", "");
+    if (!fetched && fetched.error().isNotFound()) return StepResult::success(std::string(kAbsent), "");
     if (!fetched) return StepResult::failure("ReadFailed", "namespace " + ns + ": " + fetched.error().message, true);
     live = std::move(fetched).value();
   }
@@ -205,13 +201,13 @@ StepResult Reconciler::namespaceOwnership(const Pass& pass, const Json* cached) 
     return StepResult::failure("NamespaceTerminating", "namespace " + ns + " is still being deleted; waiting for it to go",
                                true);
   }
-  const std::string owner = annotation(live, kRepoBindingAnnotation);
+  const std::string owner = ChildWriter::annotationOf(live, kRepoBindingAnnotation);
   if (cached != nullptr && (owner.empty() || owner == mine)) return StepResult::success("Owned", "");
   if (cached != nullptr) {
     return StepResult::failure("NamespaceConflict", "namespace " + ns + " belongs to RepoBinding " + owner +
                                                         "; choose another spec.pipelineName", false);
   }
-  if (annotation(live, kRetainedAnnotation) == pass.binding.spec.aphex_org + "/" + ns) {
+  if (ChildWriter::annotationOf(live, kRetainedAnnotation) == pass.binding.spec.aphex_org + "/" + ns) {
     return StepResult::success("Adopted", "");
   }
   return StepResult::failure("NamespaceConflict", "namespace " + ns + " already exists and was not made by Aphex for "
@@ -219,10 +215,10 @@ StepResult Reconciler::namespaceOwnership(const Pass& pass, const Json* cached) 
                                                   "; choose another spec.pipelineName", false);
 }
 
-StepResult Reconciler::applyPipeline(Pass& pass) {
-  auto children = pipelineChildren(pass.binding);
-  if (!children) return StepResult::failure("InvalidPipelineSpec", "spec." + children.error().message, false);
-  StepResult applied = writer_.applyAll(*children, "Pipeline");
+StepResult Reconciler::applyPipeline(Pass& pass, const Ownership& owner) {
+  const kube::Result<Json>& parsed = *pass.pipeline;
+  if (!parsed) return StepResult::failure("InvalidPipelineSpec", "spec." + parsed.error().message, false);
+  StepResult applied = writer_.applyOwned(pipelineChildren(pass.binding, *parsed), "Pipeline", owner);
   if (!applied.ok) return applied;
   return StepResult::success("Applied", "Pipeline " + pass.binding.spec.pipeline_name + " is in place");
 }

@@ -34,9 +34,14 @@ void addPlatformFlags(CLI::App& app, ControllerFlags& flags) {
   app.add_option("--tenant-limit", flags.tenant_limits,
                  "quota or container limit of every pipeline namespace, <name>=<quantity>, repeatable; names: "
                  "quota.{requests,limits}.{cpu,memory}, quota.requests.storage, quota.pods, "
-                 "quota.persistentvolumeclaims, container.{default,defaultRequest,max}.{cpu,memory} "
+                 "quota.persistentvolumeclaims, quota.configmaps, quota.secrets, "
+                 "container.{default,defaultRequest,max}.{cpu,memory} "
                  "(defaults in docs/controller.md)")
       ->envname("APHEX_TENANT_LIMITS")->delimiter(',');
+  app.add_option("--tenant-egress-deny", config.tenant_egress_deny,
+                 "CIDR pipelines may never reach (repeatable), e.g. the nodes' public addresses; private, "
+                 "link-local, loopback and carrier-grade NAT ranges are always denied")
+      ->envname("APHEX_TENANT_EGRESS_DENY")->delimiter(',');
   app.add_option("--object-selector", config.object_selector,
                  "label selector: take only the Organizations, RepoBindings and KnowledgeBases it matches; "
                  "empty: all")

@@ -184,12 +184,12 @@ TEST_F(RepoBindingControllerTest, OnboardsRepositoriesInThePlatformAndTheOrgName
     // Every child exists, accepted by the API server with the real CRDs.
     const Json ns = get(res::kNamespaces, "", b.pipeline);
     EXPECT_EQ(ns["metadata"]["labels"]["aphex.io/organization"], name);
-    EXPECT_EQ(ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"], "baseline");
+    EXPECT_EQ(ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"], "restricted") << "tenant code";
     for (const auto& made : kInPipelineNamespace) {
       EXPECT_TRUE(exists(made.type, b.pipeline, made.name.empty() ? b.pipeline : made.name))
           << made.type.plural << " " << made.name;
     }
-    const Json project = get(rb_res::kAppProjects, "argocd", b.pipeline);
+    const Json project = get(rb_res::kAppProjects, "argocd", "pipeline-" + b.pipeline);
     EXPECT_EQ(project["spec"]["sourceNamespaces"], Json::array({b.pipeline}));
     EXPECT_EQ(project["spec"]["destinations"][0]["namespace"], b.pipeline);
   }
@@ -401,11 +401,11 @@ TEST_F(RepoBindingControllerTest, DeletionRemovesExactlyWhatTheBindingMade) {
   const Binding wiped = binding(name, "", {{"deletionPolicy", "Delete"}});
   const Binding other = binding(name);
   for (const auto& b : {kept, wiped, other}) waitReady(b);
-  // A team's Argo CD Application, labelled for its pipeline, and a Secret Terraform wrote.
+  // A team's Argo CD Application in its pipeline namespace (no label needed: every Application
+  // there is the pipeline's), and a Secret Terraform wrote.
   const Json application{{"apiVersion", "argoproj.io/v1alpha1"}, {"kind", "Application"},
-                         {"metadata", {{"name", "web"}, {"namespace", kept.pipeline},
-                                       {"labels", {{"aphex.io/organization", name}, {"aphex.io/pipeline", kept.pipeline}}}}},
-                         {"spec", {{"project", kept.pipeline},
+                         {"metadata", {{"name", "web"}, {"namespace", kept.pipeline}}},
+                         {"spec", {{"project", "pipeline-" + kept.pipeline},
                                    {"source", {{"repoURL", "https://github.com/gh-" + name + "/" + kept.pipeline},
                                                {"path", "deploy"}}},
                                    {"destination", {{"server", "https://kubernetes.default.svc"},
@@ -421,14 +421,14 @@ TEST_F(RepoBindingControllerTest, DeletionRemovesExactlyWhatTheBindingMade) {
   for (const auto& made : kInPipelineNamespace) {
     EXPECT_TRUE(gone(made.type, kept.pipeline, made.name.empty() ? kept.pipeline : made.name)) << made.type.plural;
   }
-  EXPECT_TRUE(gone(rb_res::kAppProjects, "argocd", kept.pipeline));
+  EXPECT_TRUE(gone(rb_res::kAppProjects, "argocd", "pipeline-" + kept.pipeline));
   EXPECT_TRUE(gone(kApplications, kept.pipeline, "web"));
   // Retain: the namespace and what the team keeps in it stay, released by Aphex.
   const Json ns = get(res::kNamespaces, "", kept.pipeline);
   ASSERT_FALSE(ns.is_null());
   EXPECT_FALSE(ns["metadata"]["labels"].contains("aphex.io/organization")) << ns.dump(2);
   EXPECT_FALSE(ns["metadata"]["labels"].contains("app.kubernetes.io/managed-by")) << ns.dump(2);
-  EXPECT_EQ(ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"], "baseline");
+  EXPECT_EQ(ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"], "restricted") << "never loosened";
   EXPECT_EQ(ns["metadata"]["annotations"]["aphex.io/retained-from"], name + "/" + kept.pipeline);
   EXPECT_TRUE(exists(res::kSecrets, kept.pipeline, "tfstate-default-" + kept.pipeline));
   EXPECT_TRUE(eventually([&] {

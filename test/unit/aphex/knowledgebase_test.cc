@@ -37,7 +37,7 @@ TEST(KnowledgeBaseRepos, TheConfigMapListsEveryRepositoryAndIsOwnedByTheKnowledg
 kube::runtime::ObjectPtr slice(const char* text) { return std::make_shared<const Json>(Json::parse(text)); }
 
 TEST(ApiServerEndpoints, ReadyAddressesOfTheHttpsPortSortedWithoutDuplicates) {
-  const auto endpoints = aphex::repobinding::apiServerEndpoints({
+  const auto endpoints = aphex::apiServerEndpoints({
       slice(R"({"ports": [{"name": "https", "port": 6443}],
                "endpoints": [{"addresses": ["10.0.0.2"]},
                              {"addresses": ["10.0.0.1"], "conditions": {"ready": true}},

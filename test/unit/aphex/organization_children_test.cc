@@ -35,6 +35,7 @@ TEST(OrganizationChildren, EveryChildCarriesTheStandardLabels) {
   for (auto& child : org::secretStoreChildren(acme())) all.push_back(child);
   for (auto& child : org::adminBindings(acme())) all.push_back(child);
   for (auto& child : org::cloudflaredChildren(acme(), config(), "hash")) all.push_back(child);
+  for (auto& child : org::isolationChildren(acme(), config(), {})) all.push_back(child);
   all.push_back({kube::resources::kNamespaces, org::namespaceObject(acme())});
   all.push_back({kube::resources::kSecrets, org::webhookSecret(acme(), "v", "")});
   for (const auto& child : all) {
@@ -42,6 +43,28 @@ TEST(OrganizationChildren, EveryChildCarriesTheStandardLabels) {
     EXPECT_EQ(labels.value("app.kubernetes.io/managed-by", ""), "aphex-controller") << child.object.dump();
     EXPECT_EQ(labels.value("aphex.io/organization", ""), "acme") << child.object.dump();
   }
+}
+
+TEST(OrganizationChildren, TheOrgNamespaceAcceptsTheListenersPortOnlyAndReachesNoOtherNamespace) {
+  auto c = config();
+  c.tenant_egress_deny = {"203.0.113.0/24"};
+  const Json policy = org::orgNetworkPolicy(acme(), c, {{.ip = "172.18.0.2", .port = 6443}});
+  EXPECT_EQ(policy["metadata"]["namespace"], "org-acme");
+  const Json& spec = policy["spec"];
+  EXPECT_EQ(spec["podSelector"], Json::object()) << "every pod: the listener and cloudflared";
+  EXPECT_EQ(spec["policyTypes"], (Json{"Ingress", "Egress"}));
+  EXPECT_EQ(spec["ingress"], Json::parse(R"([{"ports":[{"protocol":"TCP","port":8080}]}])"));
+  const Json& egress = spec["egress"];
+  ASSERT_EQ(egress.size(), 5u) << egress.dump(2);
+  EXPECT_EQ(egress[0], Json::parse(R"({"to":[{"podSelector":{}}]})")) << "cloudflared to the listener";
+  EXPECT_EQ(egress[1]["ports"][0]["port"], 53);
+  EXPECT_EQ(egress[2]["to"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"], "tekton-pipelines");
+  EXPECT_EQ(egress[2]["ports"], Json::parse(R"([{"protocol":"TCP","port":8443}])")) << "the interceptors only";
+  const Json& except = egress[3]["to"][0]["ipBlock"]["except"];
+  EXPECT_EQ(except[0], "10.0.0.0/8");
+  EXPECT_EQ(except.back(), "203.0.113.0/24") << "the site's own ranges";
+  EXPECT_EQ(egress[4], Json::parse(R"({"to":[{"ipBlock":{"cidr":"172.18.0.2/32"}}],"ports":[{"protocol":"TCP","port":6443}]})"));
+  for (const auto& rule : egress) EXPECT_TRUE(rule.contains("to")) << "no rule lets everything out: " << rule.dump();
 }
 
 TEST(OrganizationChildren, NamesFollowTheOrganization) {

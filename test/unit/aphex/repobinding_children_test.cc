@@ -2,6 +2,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <string>
@@ -60,17 +61,22 @@ aphex::api::RepoBinding app1() {
 
 aphex::ControllerConfig config() { return {}; }
 
+// pipelineSpec as the reconciler parses it, once.
+Json parsed(const aphex::api::RepoBinding& b) {
+  auto pipeline = aphex::api::parsePipelineSpec(b.spec.pipeline_spec);
+  EXPECT_TRUE(pipeline.ok()) << pipeline.error().message;
+  return pipeline ? *pipeline : Json::object();
+}
+
 std::string str(const Json& value) { return value.get<std::string>(); }
 
 std::vector<rb::Child> everything(const aphex::api::RepoBinding& b) {
-  std::vector<rb::Child> all = rb::namespaceChildren(b);
-  auto pipeline = rb::pipelineChildren(b);
-  EXPECT_TRUE(pipeline.ok());
-  if (pipeline) all.insert(all.end(), pipeline->begin(), pipeline->end());
+  std::vector<rb::Child> all = rb::namespaceChildren(b, "restricted");
+  for (auto& child : rb::pipelineChildren(b, parsed(b))) all.push_back(child);
   for (auto& child : rb::accessChildren(b)) all.push_back(child);
   for (auto& child : rb::guardrailChildren(b, config(), {{.ip = "172.18.0.2", .port = 6443}})) all.push_back(child);
   for (auto& child : rb::gitOpsChildren(b, config())) all.push_back(child);
-  for (auto& child : rb::triggerChildren(b)) all.push_back(child);
+  for (auto& child : rb::triggerChildren(b, false)) all.push_back(child);
   return all;
 }
 
@@ -121,7 +127,7 @@ TEST(RepoBindingChildren, NamesFollowThePipeline) {
       {"LimitRange", "tenant-limits"},
       {"NetworkPolicy", "tenant-isolation"},
       {"Secret", "terraform-backend-config"},
-      {"AppProject", "app1"},
+      {"AppProject", "pipeline-app1"},
       {"TriggerBinding", "app1"},
       {"TriggerTemplate", "app1"},
       {"Trigger", "app1"},
@@ -133,18 +139,18 @@ TEST(RepoBindingChildren, NamesFollowThePipeline) {
   EXPECT_EQ(rb::githubWebhookSettingsUrl(app1()), "https://github.com/acme-gh/app1/settings/hooks");
 }
 
-TEST(RepoBindingChildren, TheNamespaceHasPodSecurityLabels) {
-  const Json ns = rb::namespaceObject(app1());
+TEST(RepoBindingChildren, TheNamespaceEnforcesTheOrganizationsPodSecurityLevel) {
+  EXPECT_EQ(rb::namespaceObject(app1(), "baseline")["metadata"]["labels"]["pod-security.kubernetes.io/enforce"],
+            "baseline");
+  const Json ns = rb::namespaceObject(app1(), "restricted");
   EXPECT_EQ(ns["metadata"]["name"], "app1");
-  EXPECT_EQ(ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"], "baseline");
+  EXPECT_EQ(ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"], "restricted");
   EXPECT_EQ(ns["metadata"]["labels"]["pod-security.kubernetes.io/warn"], "restricted");
   EXPECT_EQ(ns["metadata"]["labels"]["pod-security.kubernetes.io/audit"], "restricted");
 }
 
 TEST(RepoBindingChildren, ThePipelineIsRenamedAndPlacedKeepingTheTeamsLabels) {
-  auto built = rb::pipeline(app1());
-  ASSERT_TRUE(built.ok()) << built.error().message;
-  const Json& p = built.value();
+  const Json p = rb::pipeline(app1(), parsed(app1()));
   EXPECT_EQ(p["apiVersion"], "tekton.dev/v1");
   EXPECT_EQ(p["kind"], "Pipeline");
   EXPECT_EQ(p["metadata"]["name"], "app1");
@@ -163,22 +169,28 @@ TEST(RepoBindingChildren, APipelineWithoutMetadataGetsOurs) {
   b.spec.pipeline_spec = R"({"apiVersion":"tekton.dev/v1","kind":"Pipeline","spec":{"tasks":[],"params":[)"
                         R"({"name":"git-url"},{"name":"git-revision"},{"name":"repo-full-name"},)"
                         R"({"name":"event-type"},{"name":"event-id"}]}})";
-  auto built = rb::pipeline(b);
-  ASSERT_TRUE(built.ok()) << built.error().message;
-  EXPECT_EQ(built.value()["metadata"]["name"], "app1");
-  EXPECT_EQ(built.value()["metadata"]["labels"]["aphex.io/pipeline"], "app1");
-  EXPECT_EQ(built.value()["metadata"]["annotations"],
+  const Json built = rb::pipeline(b, parsed(b));
+  EXPECT_EQ(built["metadata"]["name"], "app1");
+  EXPECT_EQ(built["metadata"]["labels"]["aphex.io/pipeline"], "app1");
+  EXPECT_EQ(built["metadata"]["annotations"],
             (Json{{"aphex.io/repo-binding", "platform-system/app1"}})) << "only the binding's own";
 }
 
 TEST(RepoBindingChildren, ABadPipelineSpecIsAnErrorNotACrash) {
   for (const char* text : {"", "- a list", "apiVersion: tekton.dev/v1beta1\nkind: Pipeline\nspec: {}\n", "{"}) {
-    auto b = app1();
-    b.spec.pipeline_spec = text;
-    auto children = rb::pipelineChildren(b);
-    ASSERT_FALSE(children.ok()) << text;
-    EXPECT_THAT(children.error().message, HasSubstr("pipelineSpec")) << text;
+    auto pipeline = aphex::api::parsePipelineSpec(text);
+    ASSERT_FALSE(pipeline.ok()) << text;
+    EXPECT_THAT(pipeline.error().message, HasSubstr("pipelineSpec")) << text;
   }
+}
+
+TEST(RepoBindingChildren, NoNameDependsOnPipelineSpec) {
+  // Deletion names what to delete without parsing pipelineSpec: a binding whose spec cannot be
+  // parsed must still be deletable.
+  auto b = app1();
+  b.spec.pipeline_spec = "{";
+  EXPECT_EQ(rb::triggerTemplate(b, false)["metadata"]["name"], "app1");
+  EXPECT_EQ(rb::appProjectName(b), "pipeline-app1");
 }
 
 TEST(RepoBindingChildren, TheRunnerIsBoundToItsRoleInItsNamespace) {
@@ -215,6 +227,8 @@ TEST(RepoBindingChildren, QuotaAndLimitsComeFromTheConfiguration) {
   custom.limits_memory = "6Gi";
   custom.pods = 10;
   custom.persistent_volume_claims = 2;
+  custom.config_maps = 5;
+  custom.secrets = 7;
   custom.requests_storage = "";  // left out
   custom.default_request_cpu = "50m";
   custom.default_request_memory = "64Mi";
@@ -225,14 +239,15 @@ TEST(RepoBindingChildren, QuotaAndLimitsComeFromTheConfiguration) {
   const Case cases[] = {
       {"defaults", aphex::TenantLimits{},
        {{"requests.cpu", "4"}, {"requests.memory", "8Gi"}, {"limits.cpu", "8"}, {"limits.memory", "16Gi"},
-        {"pods", "50"}, {"persistentvolumeclaims", "20"}, {"requests.storage", "50Gi"}},
+        {"pods", "50"}, {"persistentvolumeclaims", "20"}, {"requests.storage", "50Gi"},
+        {"count/configmaps", "100"}, {"count/secrets", "100"}},
        {{"type", "Container"},
         {"default", {{"cpu", "500m"}, {"memory", "512Mi"}}},
         {"defaultRequest", {{"cpu", "100m"}, {"memory", "128Mi"}}},
         {"max", {{"cpu", "2"}, {"memory", "4Gi"}}}}},
       {"custom, empty entries left out", custom,
        {{"requests.cpu", "2"}, {"requests.memory", "4Gi"}, {"limits.cpu", "3"}, {"limits.memory", "6Gi"},
-        {"pods", "10"}, {"persistentvolumeclaims", "2"}},
+        {"pods", "10"}, {"persistentvolumeclaims", "2"}, {"count/configmaps", "5"}, {"count/secrets", "7"}},
        {{"type", "Container"},
         {"default", {{"cpu", "250m"}, {"memory", "256Mi"}}},
         {"defaultRequest", {{"cpu", "50m"}, {"memory", "64Mi"}}}}},
@@ -247,7 +262,7 @@ TEST(RepoBindingChildren, QuotaAndLimitsComeFromTheConfiguration) {
 }
 
 TEST(RepoBindingChildren, TheNetworkPolicyIsolatesTheTenant) {
-  const Json policy = rb::networkPolicy(app1(), {});
+  const Json policy = rb::networkPolicy(app1(), {}, {});
   const Json& spec = policy["spec"];
   EXPECT_EQ(spec["podSelector"], Json::object()) << "every pod of the namespace";
   EXPECT_EQ(spec["policyTypes"], (Json{"Ingress", "Egress"}));
@@ -267,15 +282,30 @@ TEST(RepoBindingChildren, TheNetworkPolicyIsolatesTheTenant) {
   EXPECT_EQ(egress[1]["to"][0]["namespaceSelector"]["matchLabels"], (Json{{"kubernetes.io/metadata.name", "kube-system"}}));
   EXPECT_EQ(egress[1]["ports"], Json::parse(R"([{"protocol":"UDP","port":53},{"protocol":"TCP","port":53}])"));
   EXPECT_EQ(egress[2]["to"][0]["ipBlock"]["cidr"], "0.0.0.0/0");
-  EXPECT_EQ(egress[2]["to"][0]["ipBlock"]["except"],
-            (Json{"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"}));
+  const Json& except = egress[2]["to"][0]["ipBlock"]["except"];
+  // Private, carrier-grade NAT (nodes and pods on some clusters), loopback, link-local (cloud
+  // metadata) and the other special-purpose ranges.
+  for (const char* cidr : {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "127.0.0.0/8",
+                           "169.254.0.0/16", "0.0.0.0/8", "224.0.0.0/4", "240.0.0.0/4"}) {
+    EXPECT_NE(std::find(except.begin(), except.end(), Json(cidr)), except.end()) << cidr;
+  }
   EXPECT_FALSE(egress[2].contains("ports"));
   // No rule lets everything in or out.
   for (const auto& rule : egress) EXPECT_TRUE(rule.contains("to")) << rule.dump();
 }
 
+TEST(RepoBindingChildren, TheSitesOwnRangesAreDeniedToo) {
+  auto cfg = config();
+  cfg.tenant_egress_deny = {"203.0.113.0/24", "198.51.100.7/32"};
+  const auto guardrails = rb::guardrailChildren(app1(), cfg, {});
+  const Json& except = find(guardrails, "NetworkPolicy", "tenant-isolation")["spec"]["egress"][2]["to"][0]["ipBlock"]["except"];
+  EXPECT_EQ(except[except.size() - 2], "203.0.113.0/24");
+  EXPECT_EQ(except[except.size() - 1], "198.51.100.7/32");
+}
+
 TEST(RepoBindingChildren, TheNetworkPolicyAllowsTheApiServerByItsRealAddresses) {
-  const Json policy = rb::networkPolicy(app1(), {{.ip = "172.18.0.2", .port = 6443}, {.ip = "fd00::2", .port = 443}});
+  const Json policy =
+      rb::networkPolicy(app1(), {{.ip = "172.18.0.2", .port = 6443}, {.ip = "fd00::2", .port = 443}}, {});
   const Json& egress = policy["spec"]["egress"];
   ASSERT_EQ(egress.size(), 5u);
   EXPECT_EQ(egress[3], Json::parse(R"({"to":[{"ipBlock":{"cidr":"172.18.0.2/32"}}],"ports":[{"protocol":"TCP","port":6443}]})"));
@@ -313,7 +343,7 @@ TEST(RepoBindingChildren, TheAppProjectConfinesTheTeamToItsRepositoryAndNamespac
   cfg.argocd_namespace = "gitops";
   const Json project = rb::appProject(app1(), cfg);
   EXPECT_EQ(project["apiVersion"], "argoproj.io/v1alpha1");
-  EXPECT_EQ(project["metadata"]["name"], "app1");
+  EXPECT_EQ(project["metadata"]["name"], "pipeline-app1") << "prefixed: no pipeline name reaches a platform project";
   EXPECT_EQ(project["metadata"]["namespace"], "gitops");
   const Json& spec = project["spec"];
   EXPECT_EQ(spec["sourceRepos"], (Json{"https://github.com/acme-gh/app1.git", "https://github.com/acme-gh/app1"}));
@@ -321,16 +351,24 @@ TEST(RepoBindingChildren, TheAppProjectConfinesTheTeamToItsRepositoryAndNamespac
   EXPECT_EQ(spec["sourceNamespaces"], (Json{"app1"}));
   ASSERT_TRUE(spec["clusterResourceWhitelist"].is_array());
   EXPECT_TRUE(spec["clusterResourceWhitelist"].empty()) << "no cluster-scoped kind";
-  EXPECT_FALSE(spec.contains("namespaceResourceWhitelist"));
-  std::set<std::pair<std::string, std::string>> blacklisted;
-  for (const auto& entry : spec["namespaceResourceBlacklist"]) blacklisted.insert({str(entry["group"]), str(entry["kind"])});
+  EXPECT_FALSE(spec.contains("namespaceResourceBlacklist")) << "a whitelist: kinds added later are refused";
+  std::set<std::pair<std::string, std::string>> allowed;
+  for (const auto& entry : spec["namespaceResourceWhitelist"]) allowed.insert({str(entry["group"]), str(entry["kind"])});
+  EXPECT_EQ(allowed.count({"apps", "Deployment"}), 1u);
+  EXPECT_EQ(allowed.count({"", "Service"}), 1u);
   for (const auto& kind : std::set<std::pair<std::string, std::string>>{
            {"", "ResourceQuota"}, {"", "LimitRange"}, {"networking.k8s.io", "NetworkPolicy"},
-           {"rbac.authorization.k8s.io", "RoleBinding"}}) {
-    EXPECT_EQ(blacklisted.count(kind), 1u) << kind.second;
+           {"rbac.authorization.k8s.io", "RoleBinding"}, {"rbac.authorization.k8s.io", "Role"},
+           {"cert-manager.io", "Certificate"}, {"cert-manager.io", "Issuer"}, {"networking.k8s.io", "Ingress"},
+           {"gateway.networking.k8s.io", "HTTPRoute"}, {"aphex.io", "RepoBinding"}, {"argoproj.io", "Application"},
+           {"", "Pod"}}) {
+    EXPECT_EQ(allowed.count(kind), 0u) << kind.first << "/" << kind.second;
   }
   EXPECT_EQ(rb::appProject(app1(), config())["metadata"]["namespace"], "argocd") << "the default";
 }
+
+// A push that deletes the branch starts no run.
+constexpr std::string_view kNotDeleted = " && !(has(body.deleted) && body.deleted == true)";
 
 TEST(RepoBindingChildren, TheCelFilterNamesTheRepositoryAndBranch) {
   struct Case {
@@ -354,7 +392,7 @@ TEST(RepoBindingChildren, TheCelFilterNamesTheRepositoryAndBranch) {
     b.spec.repo_org = c.repo_org;
     b.spec.repo_name = c.repo_name;
     b.spec.branch = c.branch;
-    EXPECT_EQ(rb::celFilter(b), c.filter) << c.branch;
+    EXPECT_EQ(rb::celFilter(b), std::string(c.filter) + std::string(kNotDeleted)) << c.branch;
   }
   EXPECT_EQ(rb::celStringLiteral(""), "''");
   EXPECT_EQ(rb::celStringLiteral("\"ok\""), "'\"ok\"'") << "double quotes cannot end a single-quoted literal";
@@ -371,13 +409,13 @@ TEST(RepoBindingChildren, TheTriggerIsSelectedByTheOrgAndRunsAsThePipelineRunner
   EXPECT_EQ(spec["interceptors"][0]["ref"]["name"], "cel");
   EXPECT_EQ(spec["interceptors"][0]["ref"]["kind"], "ClusterInterceptor");
   EXPECT_EQ(spec["interceptors"][0]["params"],
-            Json::parse(R"([{"name":"filter","value":"body.repository.full_name == 'acme-gh/app1' && body.ref == 'refs/heads/main'"}])"));
+            (Json::array({{{"name", "filter"}, {"value", rb::celFilter(app1())}}})));
   EXPECT_EQ(spec["bindings"], Json::parse(R"([{"ref":"app1","kind":"TriggerBinding"}])"));
   EXPECT_EQ(spec["template"], Json::parse(R"({"ref":"app1"})"));
 }
 
 TEST(RepoBindingChildren, TheTemplateRunsThePipelineWithEveryContractParameter) {
-  const Json tt = rb::triggerTemplate(app1());
+  const Json tt = rb::triggerTemplate(app1(), false);
   std::set<std::string> declared;
   for (const auto& param : tt["spec"]["params"]) declared.insert(str(param["name"]));
   const std::set<std::string> contract = {"git-url",  "git-revision", "repo-full-name", "event-type",
@@ -387,9 +425,10 @@ TEST(RepoBindingChildren, TheTemplateRunsThePipelineWithEveryContractParameter) 
   const Json& run = tt["spec"]["resourcetemplates"][0];
   EXPECT_EQ(run["apiVersion"], "tekton.dev/v1");
   EXPECT_EQ(run["kind"], "PipelineRun");
-  EXPECT_EQ(run["metadata"]["generateName"], "app1-");
+  // Named after the delivery: a replayed delivery makes the same name, which the API server refuses.
+  EXPECT_EQ(run["metadata"]["name"], "app1-$(tt.params.event-id)");
+  EXPECT_FALSE(run["metadata"].contains("generateName"));
   EXPECT_FALSE(run["metadata"].contains("namespace")) << "created in the Trigger's namespace, nowhere else";
-  EXPECT_FALSE(run["metadata"].contains("name"));
   EXPECT_FALSE(run["metadata"]["labels"].contains("app.kubernetes.io/managed-by")) << "runs are not our children";
   EXPECT_EQ(run["metadata"]["labels"]["aphex.io/pipeline"], "app1");
   EXPECT_EQ(run["spec"]["pipelineRef"], (Json{{"name", "app1"}}));
@@ -405,7 +444,7 @@ TEST(RepoBindingChildren, TheBindingReadsGitHubsPushEvent) {
   std::map<std::string, std::string> params;
   for (const auto& param : binding["spec"]["params"]) params[str(param["name"])] = str(param["value"]);
   const std::map<std::string, std::string> expected = {
-      {"git-url", "$(body.repository.clone_url)"},
+      {"git-url", "https://github.com/acme-gh/app1.git"},  // the spec's repository, never the payload's
       {"git-revision", "$(body.after)"},
       {"repo-full-name", "$(body.repository.full_name)"},
       {"event-type", "$(header.X-Github-Event)"},  // Go's canonical header form, not X-GitHub-Event
@@ -416,19 +455,21 @@ TEST(RepoBindingChildren, TheBindingReadsGitHubsPushEvent) {
   EXPECT_EQ(params, expected);
   // Every parameter bound is one the template declares.
   std::set<std::string> declared;
-  const Json tt = rb::triggerTemplate(app1());
+  const Json tt = rb::triggerTemplate(app1(), false);
   for (const auto& param : tt["spec"]["params"]) declared.insert(str(param["name"]));
   for (const auto& [name, value] : params) EXPECT_EQ(declared.count(name), 1u) << name;
 }
 
 TEST(RepoBindingChildren, RunsBindTheSourceWorkspaceOnlyWhenThePipelineDeclaresIt) {
-  const Json run_without = rb::triggerTemplate(app1())["spec"]["resourcetemplates"][0];
+  EXPECT_FALSE(rb::declaresSourceWorkspace(parsed(app1())));
+  const Json run_without = rb::triggerTemplate(app1(), false)["spec"]["resourcetemplates"][0];
   EXPECT_FALSE(run_without["spec"].contains("workspaces")) << "no volume a Pipeline would not use";
 
   auto b = app1();
   b.spec.pipeline_spec = std::string(kPipelineYaml).replace(std::string(kPipelineYaml).find("  tasks:"), 0,
                                                             "  workspaces:\n    - name: source\n");
-  const Json run = rb::triggerTemplate(b)["spec"]["resourcetemplates"][0];
+  EXPECT_TRUE(rb::declaresSourceWorkspace(parsed(b)));
+  const Json run = rb::triggerTemplate(b, true)["spec"]["resourcetemplates"][0];
   ASSERT_EQ(run["spec"]["workspaces"].size(), 1u);
   const Json& workspace = run["spec"]["workspaces"][0];
   EXPECT_EQ(workspace["name"], "source");
@@ -444,12 +485,12 @@ TEST(RepoBindingChildren, GroupsMatchTheConditions) {
     return result;
   };
   using V = std::vector<std::string>;
-  EXPECT_EQ(kinds(rb::namespaceChildren(b)), (V{"Namespace"}));
-  EXPECT_EQ(kinds(rb::pipelineChildren(b).value()), (V{"Pipeline"}));
+  EXPECT_EQ(kinds(rb::namespaceChildren(b, "restricted")), (V{"Namespace"}));
+  EXPECT_EQ(kinds(rb::pipelineChildren(b, parsed(b))), (V{"Pipeline"}));
   EXPECT_EQ(kinds(rb::accessChildren(b)), (V{"ServiceAccount", "RoleBinding", "RoleBinding"}));
   EXPECT_EQ(kinds(rb::guardrailChildren(b, config(), {})), (V{"ResourceQuota", "LimitRange", "NetworkPolicy"}));
   EXPECT_EQ(kinds(rb::gitOpsChildren(b, config())), (V{"AppProject", "Secret"}));
-  EXPECT_EQ(kinds(rb::triggerChildren(b)), (V{"TriggerBinding", "TriggerTemplate", "Trigger"}));
+  EXPECT_EQ(kinds(rb::triggerChildren(b, false)), (V{"TriggerBinding", "TriggerTemplate", "Trigger"}));
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "aphex/api/group.h"
 #include "aphex/api/organization.h"
@@ -37,6 +38,10 @@ struct TenantLimits {
   // Volume claims and their storage: Tekton workspaces and deployed state.
   int persistent_volume_claims = 20;
   std::string requests_storage = "50Gi";
+  // ConfigMaps and Secrets a pipeline may keep: deploy outputs, Terraform state (split into a few
+  // Secrets as it grows). Bounded so that no pipeline can fill etcd, or any cache, with objects.
+  int config_maps = 100;
+  int secrets = 100;
   // LimitRange: what a container without its own resources gets, so that the quota above (which
   // needs requests and limits on every pod) never refuses a Tekton step that declares none.
   std::string default_request_cpu = "100m";
@@ -55,7 +60,7 @@ kube::Result<void> setTenantLimit(TenantLimits& limits, std::string_view assignm
 inline constexpr std::string_view kTenantLimitNames[] = {
     "quota.requests.cpu",     "quota.requests.memory",       "quota.limits.cpu",
     "quota.limits.memory",    "quota.requests.storage",      "quota.pods",
-    "quota.persistentvolumeclaims", "container.defaultRequest.cpu", "container.defaultRequest.memory",
+    "quota.persistentvolumeclaims", "quota.configmaps", "quota.secrets", "container.defaultRequest.cpu", "container.defaultRequest.memory",
     "container.default.cpu",  "container.default.memory",    "container.max.cpu",
     "container.max.memory"};
 
@@ -74,6 +79,10 @@ struct ControllerConfig {
   std::string argocd_namespace = "argocd";
   // Quota and limits of every pipeline namespace.
   TenantLimits tenant_limits;
+  // Address ranges pipelines may never reach, besides the private, link-local, loopback and
+  // carrier-grade NAT ranges that are always denied: typically the nodes' public addresses and
+  // load-balancer VIPs of this cluster (kubelet, NodePorts, etcd), which only the site knows.
+  std::vector<std::string> tenant_egress_deny;
   // A label selector: this controller takes only the Organizations, RepoBindings and
   // KnowledgeBases it matches. Empty: all of them. Lets controllers with different configurations
   // share a cluster (a canary next to the main one, or concurrent test runs) without fighting

@@ -48,6 +48,15 @@ class Applier {
   // manager owns) unless `live` — the cached object, or nullptr when there is none — already
   // matches it.
   Result<Applied> apply(const ResourceType& type, Json desired, const Json* live) const;
+  // Applies `desired` as a new object (the caller has seen none): without force, so an object of
+  // that name someone else made meanwhile, whose fields another manager holds, fails the call
+  // with isConflict() instead of being taken over. Fields stay this manager's to prune later.
+  Result<Applied> applyNew(const ResourceType& type, Json desired) const;
+  // Creates `desired`, stamped as apply() stamps it, with a POST: an object of that name that
+  // already exists — anyone's, this manager's too — fails the call with isAlreadyExists() and is
+  // left as it is. For claims that two of the controller's own workers may race for. Fields set
+  // by the create are owned by an Update entry, which later applies do not prune.
+  Result<Applied> create(const ResourceType& type, Json desired) const;
   // Applies `status` to the status subresource of the object `live` unless live.status equals it.
   // Equality, not containment: the status belongs to this manager alone, so a field it no longer
   // reports must go. `live` must be the current object (its apiVersion, kind, name, namespace).

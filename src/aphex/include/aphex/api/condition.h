@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -35,9 +36,17 @@ struct Condition {
 const Condition* findCondition(const std::vector<Condition>& conditions, std::string_view type);
 bool isConditionTrue(const std::vector<Condition>& conditions, std::string_view type);
 
-// Adds or updates the condition of condition.type. lastTransitionTime becomes `now` when the
-// condition is new or its status changes, and is kept otherwise (whatever `condition` carries).
-// Returns whether anything changed, so an unchanged status costs no write.
+// The most a condition's message holds. The CRDs allow 32,768 characters, but a message may quote
+// tenant input, and a status the API server refuses would be retried forever; 2 KiB tells what is
+// wrong and stays well inside.
+inline constexpr std::size_t kMaxConditionMessageBytes = 2048;
+// `message` cut to kMaxConditionMessageBytes (at a UTF-8 boundary, ending in "...").
+std::string boundedMessage(std::string message);
+
+// Adds or updates the condition of condition.type (its message bounded by boundedMessage()).
+// lastTransitionTime becomes `now` when the condition is new or its status changes, and is kept
+// otherwise (whatever `condition` carries). Returns whether anything changed, so an unchanged
+// status costs no write.
 bool setCondition(std::vector<Condition>& conditions, Condition condition,
                   std::chrono::system_clock::time_point now);
 

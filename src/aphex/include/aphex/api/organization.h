@@ -21,6 +21,14 @@ enum class ExposureMode { kCloudflareTunnel, kIngress, kNone };
 std::string_view toString(ExposureMode mode);
 std::optional<ExposureMode> parseExposureMode(std::string_view text);
 
+// The Pod Security Standard enforced in the organization's pipeline namespaces, where tenant
+// code runs: restricted unless the organization opts into baseline (for build tools that need
+// root). Tekton's set-security-context lets its own steps meet restricted.
+enum class PodSecurityLevel { kRestricted, kBaseline };
+
+std::string_view toString(PodSecurityLevel level);
+std::optional<PodSecurityLevel> parsePodSecurityLevel(std::string_view text);
+
 // Condition types an Organization reports.
 namespace organization_condition {
 inline constexpr std::string_view kReady = "Ready";
@@ -45,6 +53,8 @@ struct OrganizationSpec {
   // Unset: the controller's configured default applies (deliberately no CRD default, so a
   // change of the platform's default reaches every Organization that did not choose).
   std::optional<ExposureMode> exposure_mode;
+  // spec.pipelinePodSecurity; unset means restricted.
+  std::optional<PodSecurityLevel> pipeline_pod_security;
 };
 
 struct OrganizationStatus {

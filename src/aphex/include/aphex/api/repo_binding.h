@@ -80,6 +80,8 @@ kube::Json toJson(const RepoBindingStatus& status);
 // Everything wrong with the object, in field order; empty when it is valid. Includes parsing
 // pipelineSpec, which no CEL rule can do.
 std::vector<FieldError> validate(const RepoBinding& binding);
+// As validate(), without pipelineSpec: for callers that parse it once themselves.
+std::vector<FieldError> validateExceptPipelineSpec(const RepoBinding& binding);
 
 // A RepoBinding belongs in the platform namespace or in its organization's namespace
 // (org-<aphexOrg>); CEL cannot see metadata.namespace, so the controller checks this. nullopt

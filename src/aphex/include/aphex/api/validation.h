@@ -52,6 +52,11 @@ struct DocsPath {
 };
 DocsPath normalizeDocsPath(std::string_view path);
 
+// Names an Organization may not take: its webhook host is <name>.<public domain>, beside the
+// platform's own hosts there. platform/crds/aphex.io_organizations.yaml refuses the same list.
+inline constexpr std::string_view kReservedOrganizationNames[] = {"argocd", "auth", "dex", "tekton", "www"};
+bool isReservedOrganizationName(std::string_view name);
+
 // Namespaces a pipeline must never take over: Kubernetes' own (kube-*, default), the platform's
 // (argocd, platform-system, tekton-pipelines, ...), the configured platform namespace when it is
 // another one, and the org- prefix that organization namespaces use.

@@ -15,6 +15,14 @@
 
 namespace aphex {
 
+// Whose a child is: the annotation that names its owner on every object the owner made, and this
+// owner's value of it. The annotation is unforgeable by tenants (admission refuses aphex.io/ keys
+// from anyone but the controller), so an object without this value is someone else's.
+struct Ownership {
+  std::string_view annotation;
+  std::string value;
+};
+
 class ChildWriter {
  public:
   ChildWriter(kube::Client& client, const ChildCache& children);
@@ -22,8 +30,19 @@ class ChildWriter {
   // Applies `children` in order and stops at the first failure, which names the object; a kind
   // whose CRD is not installed is reported as such.
   StepResult applyAll(const std::vector<Child>& children, const std::string& what);
+  // As applyAll, for children a tenant names: one that does not exist is applied without force
+  // (Applier::applyNew), so one someone made meanwhile is not taken over; one that exists is
+  // written only if `owner` owns it. An object of that name
+  // that belongs to anyone else — another owner, or nobody Aphex knows — is never patched,
+  // adopted or overwritten: the step fails, naming the object and its owner.
+  StepResult applyOwned(const std::vector<Child>& children, const std::string& what, const Ownership& owner);
   // Deletes in the background; an object already gone is success.
   kube::Result<void> removeIfPresent(const kube::ResourceType& type, const std::string& ns, const std::string& name);
+  // Deletes the object only if `owner` owns it (from the cache, else read from the server), on
+  // the condition that it is still that object (its uid); someone else's object, or one already
+  // gone, is success and stays untouched.
+  kube::Result<void> removeIfOwned(const kube::ResourceType& type, const std::string& ns, const std::string& name,
+                                   const Ownership& owner);
 
   // Adds or removes aphex.io/cleanup on `live` (an object of `type`), with a patch conditional on
   // its resourceVersion so that a concurrent change to the list fails instead of being lost.
@@ -31,9 +50,15 @@ class ChildWriter {
   kube::Result<void> removeFinalizer(const kube::ResourceType& type, const kube::Json& live);
 
   kube::runtime::Applier& applier() { return applier_; }
+  // The value of `annotation` on `object`, "" when it has none.
+  static std::string annotationOf(const kube::Json& object, std::string_view annotation);
   const ChildCache& cache() const { return children_; }
 
  private:
+  StepResult applyOneOwned(const Child& child, const std::string& what, const Ownership& owner);
+  // The live object: cached, else read from the server (isNotFound() when it does not exist).
+  kube::Result<kube::runtime::ObjectPtr> live(const kube::ResourceType& type, const std::string& ns, const std::string& name) const;
+
   kube::Client& client_;
   const ChildCache& children_;
   kube::runtime::Applier applier_;

@@ -30,10 +30,11 @@ inline constexpr std::string_view kManagedSelector = "app.kubernetes.io/managed-
 // managed-by and organization (and pipeline, when given).
 kube::Json standardLabels(std::string_view organization, std::string_view pipeline = {});
 
-// A Namespace object with `labels` plus Aphex's Pod Security levels: baseline enforced (Tekton's
-// EventListener pods and build tools that run as root meet it), restricted warned and audited, so
-// teams see what to tighten without anything breaking.
-kube::Json namespaceWithPodSecurity(std::string_view name, kube::Json labels);
+// A Namespace object with `labels` plus Aphex's Pod Security levels: `enforce` enforced
+// ("restricted" or "baseline"), restricted warned and audited, so that a baseline namespace shows
+// what to tighten without anything breaking.
+kube::Json namespaceWithPodSecurity(std::string_view name, kube::Json labels, std::string_view enforce);
+inline constexpr std::string_view kPodSecurityEnforceLabel = "pod-security.kubernetes.io/enforce";
 
 // metadata for a child: name, namespace (omitted when empty), standard labels.
 kube::Json childMetadata(std::string_view name, std::string_view ns, const kube::Json& labels);

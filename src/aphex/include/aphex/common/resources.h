@@ -10,6 +10,8 @@ using kube::ResourceType;
 inline const ResourceType kNamespaces{.group = "", .version = "v1", .plural = "namespaces", .namespaced = false};
 inline const ResourceType kSecrets{.group = "", .version = "v1", .plural = "secrets", .namespaced = true};
 inline const ResourceType kConfigMaps{.group = "", .version = "v1", .plural = "configmaps", .namespaced = true};
+inline const ResourceType kNetworkPolicies{
+    .group = "networking.k8s.io", .version = "v1", .plural = "networkpolicies", .namespaced = true};
 inline const ResourceType kServiceAccounts{.group = "", .version = "v1", .plural = "serviceaccounts", .namespaced = true};
 inline const ResourceType kDeployments{.group = "apps", .version = "v1", .plural = "deployments", .namespaced = true};
 inline const ResourceType kRoles{

@@ -9,6 +9,7 @@
 
 #include "aphex/api/organization.h"
 #include "aphex/common/child_cache.h"
+#include "aphex/common/egress.h"
 #include "aphex/config.h"
 #include "kube/client.h"
 
@@ -29,6 +30,10 @@ inline constexpr std::string_view kAdminComponent = "org-admin";
 // The Secret's annotation that records which rotation request produced its value.
 inline constexpr std::string_view kRotationAnnotation = "aphex.io/rotation";
 inline constexpr int kListenerPort = 8080;
+// The port Tekton's core interceptors (github, cel) serve on, in Tekton's namespace.
+inline constexpr int kInterceptorPort = 8443;
+inline constexpr std::string_view kTektonNamespace = "tekton-pipelines";
+inline constexpr std::string_view kOrgNetworkPolicyName = "org-isolation";
 
 using Child = aphex::Child;
 
@@ -52,6 +57,14 @@ kube::Json webhookSecret(const api::Organization& org, std::string_view value, s
 // ServiceAccount, Role, RoleBinding, ClusterRoleBinding and the EventListener whose trigger group
 // verifies GitHub's signature and selects the org's Triggers in `repo_namespaces`.
 std::vector<Child> webhookChildren(const api::Organization& org, const std::vector<std::string>& repo_namespaces);
+// NetworkPolicy org-isolation. The org namespace faces the internet (the EventListener,
+// cloudflared), so its pods accept connections on the listener's port only, and reach only each
+// other, DNS, the API server (by `api_servers`), Tekton's interceptors, and the internet without
+// the cluster's own networks (cloudflared's tunnel) — never another namespace.
+kube::Json orgNetworkPolicy(const api::Organization& org, const ControllerConfig& config,
+                            const std::vector<ApiServerEndpoint>& api_servers);
+std::vector<Child> isolationChildren(const api::Organization& org, const ControllerConfig& config,
+                                     const std::vector<ApiServerEndpoint>& api_servers);
 kube::Json eventListener(const api::Organization& org, const std::vector<std::string>& repo_namespaces);
 // The External Secrets reader and the ClusterSecretStore scoped to the org's namespaces.
 std::vector<Child> secretStoreChildren(const api::Organization& org);

@@ -48,6 +48,8 @@ struct ReconcilerDeps {
   const ControllerConfig& config;
   const kube::runtime::Informer& organizations;
   const kube::runtime::Informer& repo_bindings;
+  // EndpointSlices of the `default/kubernetes` Service: where the API server listens.
+  const kube::runtime::Informer& api_server_endpoints;
   const ChildCache& children;
   kube::runtime::EventRecorder& events;
   CloudflareFactory cloudflare = defaultCloudflareFactory();
@@ -64,6 +66,8 @@ class Reconciler {
 
   // The Organizations that a RepoBinding concerns (its spec.aphexOrg, in the platform namespace).
   std::vector<kube::runtime::Request> organizationsOf(const kube::Json& repo_binding) const;
+  // Every Organization (the API server's addresses changed: every NetworkPolicy follows).
+  std::vector<kube::runtime::Request> allOrganizations() const;
   // The Organization a child labelled aphex.io/organization belongs to.
   std::vector<kube::runtime::Request> organizationOfChild(const kube::Json& child) const;
 
@@ -88,7 +92,8 @@ class Reconciler {
   StepResult exposeByIngress(Pass& pass);
   StepResult exposeByTunnel(Pass& pass);
   StepResult removeOtherExposures(Pass& pass, api::ExposureMode keep);
-  kube::Result<std::unique_ptr<cloudflare::Client>> cloudflareClient();
+  // A client whose waits end when `stop` is requested.
+  kube::Result<std::unique_ptr<cloudflare::Client>> cloudflareClient(std::stop_token stop);
   kube::Result<void> deleteTunnel(Pass& pass, cloudflare::Client& cloudflare);
 
   StepResult applyAll(const std::vector<Child>& children, const std::string& what) {

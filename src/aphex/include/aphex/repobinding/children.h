@@ -7,11 +7,14 @@
 // objects the way the RepoBinding's conditions report them.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "aphex/api/repo_binding.h"
+#include "aphex/common/egress.h"
 #include "aphex/config.h"
 #include "aphex/organization/children.h"
 #include "kube/client.h"
@@ -38,6 +41,23 @@ inline constexpr std::string_view kImpersonationBinding = "aphex-eventlistener-i
 // Shipped in platform/base/controller/rbac.yaml: impersonate ServiceAccount pipeline-runner only.
 inline constexpr std::string_view kImpersonatorClusterRole = "aphex-pipeline-runner-impersonator";
 inline constexpr std::string_view kInClusterServer = "https://kubernetes.default.svc";
+// AppProjects live in Argo CD's namespace beside the platform's own: every pipeline's carries this
+// prefix, which no platform project uses, so no pipeline name can collide with one of those.
+inline constexpr std::string_view kAppProjectPrefix = "pipeline-";
+// How much of the pipeline name starts a PipelineRun's name, before "-<delivery GUID>".
+inline constexpr std::size_t kRunNamePrefixLength = 26;
+
+// What a team's Argo CD Applications may deploy ({API group, kind}): the kinds an application is
+// made of, and nothing that grants rights, changes the guardrails, claims a host or a certificate,
+// or is one of Aphex's own kinds.
+inline constexpr std::pair<std::string_view, std::string_view> kDeployableKinds[] = {
+    {"", "ConfigMap"},          {"", "Secret"},           {"", "Service"},
+    {"", "ServiceAccount"},     {"", "PersistentVolumeClaim"},
+    {"apps", "Deployment"},     {"apps", "StatefulSet"},  {"apps", "DaemonSet"},
+    {"batch", "Job"},           {"batch", "CronJob"},
+    {"autoscaling", "HorizontalPodAutoscaler"},            {"policy", "PodDisruptionBudget"},
+    {"external-secrets.io", "ExternalSecret"},             {"tekton.dev", "Task"}};
+
 
 // The workspace every run binds to a fresh volume when the Pipeline declares it (the contract's
 // only workspace; docs/pipeline-contract.md).
@@ -49,13 +69,6 @@ inline constexpr std::string_view kSourceWorkspaceSize = "1Gi";
 inline constexpr std::string_view kContractParams[] = {"git-url",  "git-revision", "repo-full-name", "event-type",
                                                        "event-id", "triggered-at", "org-name"};
 
-// Where the Kubernetes API server really listens: the endpoints of the `default/kubernetes`
-// Service. Network policies see traffic after the Service's address is translated, so pods that
-// talk to the API server (Terraform's backend, Argo CD Applications) need these allowed.
-struct ApiServerEndpoint {
-  std::string ip;  // IPv4 or IPv6 address
-  int port = 443;
-};
 
 // "<namespace>/<name>" of the RepoBinding, as kRepoBindingAnnotation carries it.
 std::string bindingKey(const api::RepoBinding& binding);
@@ -79,14 +92,18 @@ std::string terraformSecretSuffix(const api::RepoBinding& binding);
 // backend.tf: the Kubernetes backend in the pipeline namespace with in-cluster configuration.
 std::string terraformBackendConfig(const api::RepoBinding& binding);
 
-// NamespaceReady: the pipeline namespace, with Pod Security labels.
-kube::Json namespaceObject(const api::RepoBinding& binding);
-std::vector<Child> namespaceChildren(const api::RepoBinding& binding);
+// NamespaceReady: the pipeline namespace, with Pod Security labels enforcing `level` (the
+// Organization's choice, restricted by default).
+kube::Json namespaceObject(const api::RepoBinding& binding, std::string_view level);
+std::vector<Child> namespaceChildren(const api::RepoBinding& binding, std::string_view level);
 
-// PipelineReady: the team's Pipeline from pipelineSpec, named and placed by pipelineName, with
-// our labels over the team's. An error (what is wrong with pipelineSpec) when it cannot be parsed.
-kube::Result<kube::Json> pipeline(const api::RepoBinding& binding);
-kube::Result<std::vector<Child>> pipelineChildren(const api::RepoBinding& binding);
+// PipelineReady: the team's Pipeline from `parsed_pipeline` (pipelineSpec as api::parsePipelineSpec
+// returned it), named and placed by pipelineName, with our labels over the team's.
+kube::Json pipeline(const api::RepoBinding& binding, const kube::Json& parsed_pipeline);
+std::vector<Child> pipelineChildren(const api::RepoBinding& binding, const kube::Json& parsed_pipeline);
+// Whether the parsed Pipeline declares the contract's workspace `source`: runs bind it only then,
+// so a Pipeline without it gets no volume it would not use.
+bool declaresSourceWorkspace(const kube::Json& parsed_pipeline);
 
 // AccessReady: ServiceAccount pipeline-runner and its RoleBinding to aphex-pipeline-runner, and the
 // RoleBinding that lets the organization's EventListener impersonate pipeline-runner (and nothing
@@ -98,12 +115,14 @@ std::vector<Child> accessChildren(const api::RepoBinding& binding);
 // GuardrailsReady: ResourceQuota, LimitRange and NetworkPolicy.
 kube::Json resourceQuota(const api::RepoBinding& binding, const TenantLimits& limits);
 kube::Json limitRange(const api::RepoBinding& binding, const TenantLimits& limits);
-kube::Json networkPolicy(const api::RepoBinding& binding, const std::vector<ApiServerEndpoint>& api_servers);
+kube::Json networkPolicy(const api::RepoBinding& binding, const std::vector<ApiServerEndpoint>& api_servers,
+                         const std::vector<std::string>& denied_egress);
 std::vector<Child> guardrailChildren(const api::RepoBinding& binding, const ControllerConfig& config,
                                      const std::vector<ApiServerEndpoint>& api_servers);
 
 // GitOpsReady: what deploys use — the Argo CD AppProject that confines the team's Applications,
 // and Terraform's backend configuration for the deploy task.
+std::string appProjectName(const api::RepoBinding& binding);  // pipeline-<pipelineName>
 kube::Json appProject(const api::RepoBinding& binding, const ControllerConfig& config);
 kube::Json terraformBackendSecret(const api::RepoBinding& binding);
 std::vector<Child> gitOpsChildren(const api::RepoBinding& binding, const ControllerConfig& config);
@@ -111,8 +130,10 @@ std::vector<Child> gitOpsChildren(const api::RepoBinding& binding, const Control
 // TriggerReady: TriggerBinding, TriggerTemplate and Trigger, all named pipelineName, in that order
 // (the Trigger refers to the other two).
 kube::Json triggerBinding(const api::RepoBinding& binding);
-kube::Json triggerTemplate(const api::RepoBinding& binding);
+// The PipelineRun a push makes is named <pipelineName, cut to 26>-<X-GitHub-Delivery>, so that a
+// replayed delivery cannot start a second run. `source_workspace`: declaresSourceWorkspace().
+kube::Json triggerTemplate(const api::RepoBinding& binding, bool source_workspace);
 kube::Json trigger(const api::RepoBinding& binding);
-std::vector<Child> triggerChildren(const api::RepoBinding& binding);
+std::vector<Child> triggerChildren(const api::RepoBinding& binding, bool source_workspace);
 
 }  // namespace aphex::repobinding

@@ -7,14 +7,18 @@
 //
 // Order of a pass: placement (the platform namespace or org-<aphexOrg>) and spec, then the
 // Organization (wait while it is missing or not Ready; its watch wakes the binding), then the
-// finalizer, then the pipeline namespace — which must not belong to anyone else — and the groups
-// of children. A bad pipelineSpec fails PipelineReady only; the other groups are still applied.
+// pipeline namespace's ownership — it must not belong to anyone else — then the finalizer, then
+// the namespace and the groups of children. A bad pipelineSpec fails PipelineReady only; the other
+// groups are still applied. A child that does not exist is created with a create-only write; one
+// that exists is written only if it carries this binding's aphex.io/repo-binding annotation, and
+// otherwise is left untouched, failing its group with reason OwnedElsewhere.
 //
-// Deletion (finalizer aphex.io/cleanup): the Argo CD Applications labelled for the pipeline go
-// first (and are waited for, as Argo CD prunes what they deployed), then every object the binding
-// made, then the namespace with deletionPolicy Delete — or, with Retain, the namespace is released:
-// Aphex's labels are removed, its Pod Security labels stay, and it is annotated so that a new
-// RepoBinding of the same organization and pipeline may adopt it.
+// Deletion (finalizer aphex.io/cleanup): the Argo CD Applications in the pipeline namespace go
+// first (and are waited for, as Argo CD prunes what they deployed), then every object
+// the binding made (only those carrying its annotation; pipelineSpec is not needed), then the
+// namespace with deletionPolicy Delete — or, with Retain, the namespace is released: Aphex's
+// labels are removed, its Pod Security labels stay, and it is annotated so that a new RepoBinding
+// of the same organization and pipeline may adopt it.
 //
 // Thread safety: reconcile() may run concurrently for different RepoBindings (the workqueue never
 // hands one key to two workers); the class holds no per-object mutable state.
@@ -54,10 +58,6 @@ struct ReconcilerDeps {
   kube::runtime::Logger logger = kube::runtime::defaultLogger().named("repobinding");
 };
 
-// The API server's addresses from EndpointSlices (ready endpoints, the `https` port), sorted and
-// without duplicates so that the NetworkPolicy does not change with informer order.
-std::vector<ApiServerEndpoint> apiServerEndpoints(const std::vector<kube::runtime::ObjectPtr>& slices);
-
 class Reconciler {
  public:
   explicit Reconciler(ReconcilerDeps deps);
@@ -77,9 +77,13 @@ class Reconciler {
   kube::runtime::Outcome provision(Pass& pass);
   // Whether the Organization lets this binding proceed; on false, `pass` says why.
   bool organizationAllows(Pass& pass);
-  StepResult applyNamespace(Pass& pass);
   StepResult namespaceOwnership(const Pass& pass, const kube::Json* cached);
-  StepResult applyPipeline(Pass& pass);
+  StepResult applyNamespace(Pass& pass, const kube::Json* cached, const StepResult& claim);
+  kube::runtime::Outcome namespaceFailed(Pass& pass, const StepResult& failure);
+  void applyChildren(Pass& pass);
+  StepResult applyPipeline(Pass& pass, const Ownership& owner);
+  // The annotation every child of `binding` carries, naming it.
+  static Ownership ownership(const api::RepoBinding& binding);
 
   kube::runtime::Outcome finalize(Pass& pass);
   std::optional<kube::runtime::Outcome> markTerminating(Pass& pass);

@@ -1,7 +1,9 @@
 // The kinds only a RepoBinding writes, and where they live in the REST API. The kinds the
-// Organization writes too (namespaces, secrets, service accounts, RBAC) are in aphex/common.
+// Organization writes too (namespaces, secrets, service accounts, RBAC, network policies) are in
+// aphex/common.
 #pragma once
 
+#include "aphex/common/resources.h"
 #include "kube/client.h"
 
 namespace aphex::repobinding::resources {
@@ -11,8 +13,8 @@ using kube::ResourceType;
 inline const ResourceType kPipelines{.group = "tekton.dev", .version = "v1", .plural = "pipelines", .namespaced = true};
 inline const ResourceType kResourceQuotas{.group = "", .version = "v1", .plural = "resourcequotas", .namespaced = true};
 inline const ResourceType kLimitRanges{.group = "", .version = "v1", .plural = "limitranges", .namespaced = true};
-inline const ResourceType kNetworkPolicies{
-    .group = "networking.k8s.io", .version = "v1", .plural = "networkpolicies", .namespaced = true};
+// Both controllers write NetworkPolicies; aphex/common has the one definition.
+inline const ResourceType& kNetworkPolicies = aphex::resources::kNetworkPolicies;
 inline const ResourceType kAppProjects{
     .group = "argoproj.io", .version = "v1alpha1", .plural = "appprojects", .namespaced = true};
 inline const ResourceType kTriggers{
