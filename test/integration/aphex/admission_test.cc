@@ -316,13 +316,15 @@ TEST_F(AdmissionTest, TheControllerStillLabelsItsObjectsAndOthersMayNotUntagThem
                                    {{"metadata", {{"annotations", {{"aphex.io/repo-binding", "platform-system/other"}}}}}}));
 }
 
-TEST_F(AdmissionTest, ApplicationsMayStateTheirOwnPipelineOnly) {
-  // docs/api.md: a team labels its Applications for its pipeline, so that deleting the
-  // RepoBinding deletes them. True statements pass ...
-  accepted(pipeline_->create(kApplications, pipeline_ns_,
+TEST_F(AdmissionTest, ApplicationsCarryNoMarksOfTheController) {
+  // A team's Application needs no aphex.io label (deleting the RepoBinding deletes every
+  // Application of its namespace), so none is allowed: not even one stating its own pipeline ...
+  deniedBy(pipeline_->create(kApplications, pipeline_ns_,
                              application(pipeline_ns_, "web", {{"aphex.io/organization", org_},
-                                                               {"aphex.io/pipeline", pipeline_ns_}})));
-  // ... a claim on another organization's pipeline does not.
+                                                               {"aphex.io/pipeline", pipeline_ns_}})),
+           "aphex-controller-metadata");
+  accepted(pipeline_->create(kApplications, pipeline_ns_, application(pipeline_ns_, "web", {{"team", "web"}})));
+  // ... nor a claim on another organization's pipeline.
   deniedBy(pipeline_->create(kApplications, pipeline_ns_,
                              application(pipeline_ns_, "api", {{"aphex.io/organization", "other-org"},
                                                                {"aphex.io/pipeline", "other-pipeline"}})),
