@@ -398,30 +398,37 @@ TEST_F(AdmissionTest, TenantsGetNoCertificatesFromClusterIssuersAndNoCAs) {
 // ---- F8: Pods -----------------------------------------------------------------------------------
 
 TEST_F(AdmissionTest, PodsGetNoSystemPriorityAndOnlyGrantedRuntimeClasses) {
-  // The RuntimeClass of platform/deployments/*/gpu (the RuntimeClass admission plugin refuses a
-  // Pod naming one that does not exist before any policy sees it).
-  auto runtime_class = admin_->create(kRuntimeClasses, "",
-                                      {{"apiVersion", "node.k8s.io/v1"}, {"kind", "RuntimeClass"},
-                                       {"metadata", {{"name", "gpu"}}}, {"handler", "runc"}});
-  ASSERT_TRUE(runtime_class || runtime_class.error().isAlreadyExists()) << runtime_class.error().message;
+  // A RuntimeClass like platform/deployments/*/gpu's (the RuntimeClass admission plugin refuses a
+  // Pod naming one that does not exist before any policy sees it). Named for this test alone and
+  // removed at its end: RuntimeClasses are cluster-wide, and the manifests' dry run applies gpu's.
+  const std::string runtime_class = uniqueName("accel");
+  auto made = admin_->create(kRuntimeClasses, "",
+                             {{"apiVersion", "node.k8s.io/v1"}, {"kind", "RuntimeClass"},
+                              {"metadata", {{"name", runtime_class}}}, {"handler", "runc"}});
+  ASSERT_TRUE(made) << made.error().message;
+  struct Remove {
+    kube::Client& admin;
+    std::string name;
+    ~Remove() { (void)admin.remove(kRuntimeClasses, "", name); }
+  } remove_after{*admin_, runtime_class};
 
   EXPECT_THAT(deniedBy(admin_->create(kPods, pipeline_ns_, pod(pipeline_ns_, "critical", {{"priorityClassName", "system-node-critical"}})),
                        "aphex-tenant-pods"),
               HasSubstr("spec.priorityClassName: system-node-critical"));
   deniedBy(admin_->create(kPods, pipeline_ns_, pod(pipeline_ns_, "critical", {{"priorityClassName", "system-cluster-critical"}})),
            "aphex-tenant-pods");
-  EXPECT_THAT(deniedBy(admin_->create(kPods, pipeline_ns_, pod(pipeline_ns_, "train", {{"runtimeClassName", "gpu"}})),
+  EXPECT_THAT(deniedBy(admin_->create(kPods, pipeline_ns_, pod(pipeline_ns_, "train", {{"runtimeClassName", runtime_class}})),
                        "aphex-tenant-pods"),
-              HasSubstr("runtimeclass.aphex.io/gpu=true"));
+              HasSubstr("runtimeclass.aphex.io/" + runtime_class + "=true"));
   accepted(admin_->create(kPods, pipeline_ns_, pod(pipeline_ns_, "plain")));
 
   // A platform administrator grants the class to this namespace.
   accepted(admin_->mergePatch(res::kNamespaces, "", pipeline_ns_,
-                              {{"metadata", {{"labels", {{"runtimeclass.aphex.io/gpu", "true"}}}}}}));
+                              {{"metadata", {{"labels", {{"runtimeclass.aphex.io/" + runtime_class, "true"}}}}}}));
   EXPECT_TRUE(eventually([&] {
-    auto created = admin_->create(kPods, pipeline_ns_, pod(pipeline_ns_, "train", {{"runtimeClassName", "gpu"}}));
+    auto created = admin_->create(kPods, pipeline_ns_, pod(pipeline_ns_, "train", {{"runtimeClassName", runtime_class}}));
     return static_cast<bool>(created);
-  }, 10s)) << "a namespace granted runtime class gpu may use it";
+  }, 10s)) << "a namespace granted the runtime class may use it";
 }
 
 // ---- aphex.io kinds in pipeline namespaces ------------------------------------------------------
