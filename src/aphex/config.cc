@@ -37,6 +37,9 @@ int* countField(TenantLimits& limits, std::string_view name) {
   if (name == "quota.persistentvolumeclaims") return &limits.persistent_volume_claims;
   if (name == "quota.configmaps") return &limits.config_maps;
   if (name == "quota.secrets") return &limits.secrets;
+  if (name == "org.repobindings") return &limits.org_repo_bindings;
+  if (name == "org.secrets") return &limits.org_secrets;
+  if (name == "org.configmaps") return &limits.org_config_maps;
   return nullptr;
 }
 

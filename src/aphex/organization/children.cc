@@ -167,9 +167,20 @@ Json orgNetworkPolicy(const api::Organization& org, const ControllerConfig& conf
   return policy;
 }
 
+Json orgQuota(const api::Organization& org, const TenantLimits& limits) {
+  Json quota = object("v1", "ResourceQuota", meta(org, kOrgQuotaName, orgNamespace(org)));
+  // Counts are quantities; the API server returns them as strings.
+  quota["spec"] = {{"hard",
+                    {{"count/repobindings.aphex.io", std::to_string(limits.org_repo_bindings)},
+                     {"count/secrets", std::to_string(limits.org_secrets)},
+                     {"count/configmaps", std::to_string(limits.org_config_maps)}}}};
+  return quota;
+}
+
 std::vector<Child> isolationChildren(const api::Organization& org, const ControllerConfig& config,
                                      const std::vector<ApiServerEndpoint>& api_servers) {
-  return {{res::kNetworkPolicies, orgNetworkPolicy(org, config, api_servers)}};
+  return {{res::kNetworkPolicies, orgNetworkPolicy(org, config, api_servers)},
+          {res::kResourceQuotas, orgQuota(org, config.tenant_limits)}};
 }
 
 std::vector<Child> webhookChildren(const api::Organization& org, const std::vector<std::string>& repo_namespaces) {

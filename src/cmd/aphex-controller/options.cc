@@ -1,10 +1,26 @@
 #include "aphex-controller/options.h"
 
+#include <arpa/inet.h>
+
 #include <CLI/CLI.hpp>
 #include <iostream>
 
 namespace aphex::cmd {
 namespace {
+
+// "" when `text` is an IPv4 network in CIDR notation (203.0.113.0/24), else what is wrong: the
+// ranges are cut out of the IPv4 internet rule (0.0.0.0/0), and a NetworkPolicy with a bad
+// ipBlock would be refused for every tenant.
+std::string cidrProblem(const std::string& text) {
+  const auto slash = text.find('/');
+  in_addr address{};
+  const bool valid_address = inet_pton(AF_INET, text.substr(0, slash).c_str(), &address) == 1;
+  const std::string length = slash == std::string::npos ? "" : text.substr(slash + 1);
+  const bool valid_length = !length.empty() && length.size() <= 2 &&
+                            length.find_first_not_of("0123456789") == std::string::npos && std::stoi(length) <= 32;
+  if (valid_address && valid_length) return "";
+  return "\"" + text + "\" is not an IPv4 CIDR such as 203.0.113.0/24";
+}
 
 void addConnectionFlags(CLI::App& app, ControllerFlags& flags) {
   app.add_option("--kubeconfig", flags.kubeconfig, "kubeconfig file; default $KUBECONFIG, then in-cluster")
@@ -35,13 +51,14 @@ void addPlatformFlags(CLI::App& app, ControllerFlags& flags) {
                  "quota or container limit of every pipeline namespace, <name>=<quantity>, repeatable; names: "
                  "quota.{requests,limits}.{cpu,memory}, quota.requests.storage, quota.pods, "
                  "quota.persistentvolumeclaims, quota.configmaps, quota.secrets, "
+                 "org.{repobindings,secrets,configmaps} (an organization's namespace), "
                  "container.{default,defaultRequest,max}.{cpu,memory} "
                  "(defaults in docs/controller.md)")
       ->envname("APHEX_TENANT_LIMITS")->delimiter(',');
   app.add_option("--tenant-egress-deny", config.tenant_egress_deny,
-                 "CIDR pipelines may never reach (repeatable), e.g. the nodes' public addresses; private, "
+                 "IPv4 CIDR pipelines may never reach (repeatable), e.g. the nodes' public addresses; private, "
                  "link-local, loopback and carrier-grade NAT ranges are always denied")
-      ->envname("APHEX_TENANT_EGRESS_DENY")->delimiter(',');
+      ->envname("APHEX_TENANT_EGRESS_DENY")->delimiter(',')->check(CLI::Validator(cidrProblem, "CIDR"));
   app.add_option("--object-selector", config.object_selector,
                  "label selector: take only the Organizations, RepoBindings and KnowledgeBases it matches; "
                  "empty: all")

@@ -67,6 +67,15 @@ TEST(OrganizationChildren, TheOrgNamespaceAcceptsTheListenersPortOnlyAndReachesN
   for (const auto& rule : egress) EXPECT_TRUE(rule.contains("to")) << "no rule lets everything out: " << rule.dump();
 }
 
+TEST(OrganizationChildren, TheOrgNamespaceCountsWhatItsAdminsCanCreate) {
+  aphex::TenantLimits limits;
+  limits.org_repo_bindings = 7;
+  const Json quota = org::orgQuota(acme(), limits);
+  EXPECT_EQ(quota["metadata"]["namespace"], "org-acme");
+  EXPECT_EQ(quota["metadata"]["name"], "org-quota");
+  EXPECT_EQ(quota["spec"]["hard"], Json::parse(R"({"count/repobindings.aphex.io":"7","count/secrets":"20","count/configmaps":"20"})"));
+}
+
 TEST(OrganizationChildren, NamesFollowTheOrganization) {
   EXPECT_EQ(org::namespaceObject(acme())["metadata"]["name"], "org-acme");
   EXPECT_EQ(org::tunnelName(acme()), "webhooks-acme");

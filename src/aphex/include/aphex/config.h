@@ -42,6 +42,12 @@ struct TenantLimits {
   // Secrets as it grows). Bounded so that no pipeline can fill etcd, or any cache, with objects.
   int config_maps = 100;
   int secrets = 100;
+  // An organization's namespace (ResourceQuota org-quota): how many RepoBindings its admins may
+  // keep (each holds up to 256 KiB of pipelineSpec, which the controller caches), and Secrets and
+  // ConfigMaps (the controller's few, org-secrets, and what the admins may create).
+  int org_repo_bindings = 200;
+  int org_secrets = 20;
+  int org_config_maps = 20;
   // LimitRange: what a container without its own resources gets, so that the quota above (which
   // needs requests and limits on every pod) never refuses a Tekton step that declares none.
   std::string default_request_cpu = "100m";
@@ -60,7 +66,8 @@ kube::Result<void> setTenantLimit(TenantLimits& limits, std::string_view assignm
 inline constexpr std::string_view kTenantLimitNames[] = {
     "quota.requests.cpu",     "quota.requests.memory",       "quota.limits.cpu",
     "quota.limits.memory",    "quota.requests.storage",      "quota.pods",
-    "quota.persistentvolumeclaims", "quota.configmaps", "quota.secrets", "container.defaultRequest.cpu", "container.defaultRequest.memory",
+    "quota.persistentvolumeclaims", "quota.configmaps", "quota.secrets", "org.repobindings", "org.secrets",
+    "org.configmaps", "container.defaultRequest.cpu", "container.defaultRequest.memory",
     "container.default.cpu",  "container.default.memory",    "container.max.cpu",
     "container.max.memory"};
 

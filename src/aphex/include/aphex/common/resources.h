@@ -10,6 +10,7 @@ using kube::ResourceType;
 inline const ResourceType kNamespaces{.group = "", .version = "v1", .plural = "namespaces", .namespaced = false};
 inline const ResourceType kSecrets{.group = "", .version = "v1", .plural = "secrets", .namespaced = true};
 inline const ResourceType kConfigMaps{.group = "", .version = "v1", .plural = "configmaps", .namespaced = true};
+inline const ResourceType kResourceQuotas{.group = "", .version = "v1", .plural = "resourcequotas", .namespaced = true};
 inline const ResourceType kNetworkPolicies{
     .group = "networking.k8s.io", .version = "v1", .plural = "networkpolicies", .namespaced = true};
 inline const ResourceType kServiceAccounts{.group = "", .version = "v1", .plural = "serviceaccounts", .namespaced = true};

@@ -34,6 +34,7 @@ inline constexpr int kListenerPort = 8080;
 inline constexpr int kInterceptorPort = 8443;
 inline constexpr std::string_view kTektonNamespace = "tekton-pipelines";
 inline constexpr std::string_view kOrgNetworkPolicyName = "org-isolation";
+inline constexpr std::string_view kOrgQuotaName = "org-quota";
 
 using Child = aphex::Child;
 
@@ -63,6 +64,10 @@ std::vector<Child> webhookChildren(const api::Organization& org, const std::vect
 // the cluster's own networks (cloudflared's tunnel) — never another namespace.
 kube::Json orgNetworkPolicy(const api::Organization& org, const ControllerConfig& config,
                             const std::vector<ApiServerEndpoint>& api_servers);
+// ResourceQuota org-quota: counts of RepoBindings, Secrets and ConfigMaps (TenantLimits), so that
+// no organization's admins can fill etcd, or the controller's caches, with objects.
+kube::Json orgQuota(const api::Organization& org, const TenantLimits& limits);
+// org-isolation and org-quota.
 std::vector<Child> isolationChildren(const api::Organization& org, const ControllerConfig& config,
                                      const std::vector<ApiServerEndpoint>& api_servers);
 kube::Json eventListener(const api::Organization& org, const std::vector<std::string>& repo_namespaces);

@@ -11,9 +11,9 @@ namespace aphex::repobinding::resources {
 using kube::ResourceType;
 
 inline const ResourceType kPipelines{.group = "tekton.dev", .version = "v1", .plural = "pipelines", .namespaced = true};
-inline const ResourceType kResourceQuotas{.group = "", .version = "v1", .plural = "resourcequotas", .namespaced = true};
 inline const ResourceType kLimitRanges{.group = "", .version = "v1", .plural = "limitranges", .namespaced = true};
-// Both controllers write NetworkPolicies; aphex/common has the one definition.
+// Both controllers write these; aphex/common has the one definition.
+inline const ResourceType& kResourceQuotas = aphex::resources::kResourceQuotas;
 inline const ResourceType& kNetworkPolicies = aphex::resources::kNetworkPolicies;
 inline const ResourceType kAppProjects{
     .group = "argoproj.io", .version = "v1alpha1", .plural = "appprojects", .namespaced = true};
