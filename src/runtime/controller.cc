@@ -33,6 +33,17 @@ WorkqueueOptions queueOptions(Clock& clock, const ControllerOptions& options) {
 
 }  // namespace
 
+std::vector<Request> requestsFor(const std::vector<ObjectPtr>& objects) {
+  std::vector<Request> requests;
+  requests.reserve(objects.size());
+  for (const auto& object : objects) {
+    const auto metadata = object->find("metadata");
+    if (metadata == object->end() || !metadata->is_object()) continue;
+    requests.push_back({.ns = metadata->value("namespace", ""), .name = metadata->value("name", "")});
+  }
+  return requests;
+}
+
 Request Request::fromKey(const std::string& key) {
   const auto slash = key.find('/');
   if (slash == std::string::npos) return {.ns = {}, .name = key};

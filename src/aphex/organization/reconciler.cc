@@ -38,12 +38,7 @@ std::vector<kube::runtime::Request> Reconciler::organizationsOf(const Json& repo
 }
 
 std::vector<kube::runtime::Request> Reconciler::allOrganizations() const {
-  std::vector<kube::runtime::Request> requests;
-  for (const auto& org : deps_.organizations.store().list()) {
-    const auto& metadata = (*org)["metadata"];
-    requests.push_back({.ns = metadata.value("namespace", ""), .name = metadata.value("name", "")});
-  }
-  return requests;
+  return kube::runtime::requestsFor(deps_.organizations.store().list());
 }
 
 std::vector<kube::runtime::Request> Reconciler::organizationOfChild(const Json& child) const {

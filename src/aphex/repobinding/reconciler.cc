@@ -51,12 +51,7 @@ std::vector<kube::runtime::Request> Reconciler::bindingOfChild(const Json& child
 }
 
 std::vector<kube::runtime::Request> Reconciler::allBindings() const {
-  std::vector<kube::runtime::Request> requests;
-  for (const auto& binding : deps_.repo_bindings.store().list()) {
-    const auto& metadata = (*binding)["metadata"];
-    requests.push_back({.ns = metadata.value("namespace", ""), .name = metadata.value("name", "")});
-  }
-  return requests;
+  return kube::runtime::requestsFor(deps_.repo_bindings.store().list());
 }
 
 Outcome Reconciler::reconcile(const kube::runtime::Request& request, std::stop_token) {

@@ -147,6 +147,14 @@ TEST_F(ControllerRun, AnythingThrownIsCaughtAndALongMessageIsCut) {
   EXPECT_THAT(log(), ::testing::Not(::testing::HasSubstr(std::string(201, 'x'))));
 }
 
+TEST(RequestsFor, OneRequestPerObjectSkippingWhatHasNoMetadata) {
+  const std::vector<ObjectPtr> objects{
+      std::make_shared<const Json>(Json::parse(R"({"metadata": {"namespace": "a", "name": "x"}})")),
+      std::make_shared<const Json>(Json::parse(R"({"metadata": {"name": "cluster-wide"}})")),
+      std::make_shared<const Json>(Json::parse(R"({"kind": "NoMetadata"})"))};
+  EXPECT_EQ(requestsFor(objects), (std::vector<Request>{{.ns = "a", .name = "x"}, {.ns = "", .name = "cluster-wide"}}));
+}
+
 TEST(OwnersOfKind, FindsOnlyTheControllingOwnerOfThatKind) {
   const Json child = Json::parse(R"({"metadata": {"namespace": "team", "ownerReferences": [
       {"kind": "RepoBinding", "name": "app", "controller": true},

@@ -65,6 +65,10 @@ using MapFunction = std::function<std::vector<Request>(const Json& object)>;
 // controller-runtime's reconcile_total uses (success, requeue_after, error).
 std::string_view applyOutcome(Workqueue& queue, const std::string& key, const Outcome& outcome);
 
+// One request per object (its namespace and name): every cached object of a kind, when something
+// they all depend on changed.
+std::vector<Request> requestsFor(const std::vector<ObjectPtr>& objects);
+
 // The owners of `object` named by a controller ownerReference of `owner_kind` (same namespace).
 std::vector<Request> ownersOfKind(const Json& object, std::string_view owner_kind);
 
