@@ -274,6 +274,30 @@ TEST_F(HostileTenantTest, APipelinesImpostorChildIsNeverOverwritten) {
   waitReady(b);
 }
 
+// F5, F9: an organization's namespace is fenced (only the listener's port in) and counted: its
+// admins cannot keep more RepoBindings than the platform allows, each holding up to 256 KiB of
+// pipelineSpec that the controller caches.
+TEST_F(HostileTenantTest, AnOrganizationsNamespaceIsFencedAndCounted) {
+  controller_.reset();
+  config_.tenant_limits.org_repo_bindings = 2;
+  controller_ = std::make_unique<RunningController>(config_, aphex::ControllerOptions{}, identity_);
+  const std::string org = readyOrganization("counted");
+  const Json policy = get(res::kNetworkPolicies, "org-" + org, "org-isolation");
+  ASSERT_FALSE(policy.is_null());
+  EXPECT_EQ(policy["spec"]["ingress"], Json::parse(R"([{"ports":[{"protocol":"TCP","port":8080}]}])"));
+  ASSERT_TRUE(eventually([&] { return !get(res::kResourceQuotas, "org-" + org, "org-quota").is_null(); }, 10s));
+
+  auto attacker = orgAdmin(org);
+  bind(*attacker, org);
+  bind(*attacker, org);
+  Json third = aphex::testing::repoBindingObject("org-" + org, uniqueName("rb"), org, uniqueName("p"));
+  auto refused = attacker->create(aphex::api::kRepoBindings, "org-" + org, mine(third));
+  ASSERT_FALSE(refused);
+  EXPECT_TRUE(refused.error().isForbidden()) << refused.error().message;
+  EXPECT_THAT(refused.error().message, HasSubstr("exceeded quota"));
+  anotherTenantIsServed();
+}
+
 // Organization names that are platform hosts are refused at admission.
 TEST_F(HostileTenantTest, OrganizationsCannotTakeAPlatformHostName) {
   for (const char* reserved : {"argocd", "auth", "dex", "tekton"}) {
