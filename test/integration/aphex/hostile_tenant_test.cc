@@ -15,7 +15,7 @@
 #include "aphex/repobinding/resources.h"
 #include "integration/support/aphex_objects.h"
 #include "integration/support/cluster.h"
-#include "integration/support/controller.h"
+#include "integration/support/controller_test.h"
 #include "integration/support/identities.h"
 
 namespace {
@@ -26,7 +26,6 @@ using ::aphex::testing::conditionMessage;
 using ::aphex::testing::conditionStatus;
 using ::aphex::testing::eventually;
 using ::aphex::testing::isReady;
-using ::aphex::testing::RunningController;
 using ::aphex::testing::ScopedNamespace;
 using ::aphex::testing::uniqueName;
 using ::testing::HasSubstr;
@@ -51,20 +50,12 @@ std::string pipelineWith(const std::string& extra_spec_lines) {
   return "apiVersion: tekton.dev/v1\nkind: Pipeline\nspec:\n" + extra_spec_lines;
 }
 
-class HostileTenantTest : public ::testing::Test {
+class HostileTenantTest : public aphex::testing::ControllerTest {
  protected:
   void SetUp() override {
-    aphex::testing::ensureNamespace(*admin_, "argocd");
-    config_.platform_namespace = platform_.name();
-    config_.object_selector = aphex::testing::testRunSelector(run_);
-    controller_ = std::make_unique<RunningController>(config_, aphex::ControllerOptions{}, identity_);
+    ControllerTest::SetUp();
+    start();
   }
-  void TearDown() override {
-    controller_.reset();
-    for (const auto& ns : pipelines_) (void)admin_->remove(res::kNamespaces, "", ns);
-  }
-
-  Json mine(const Json& object) const { return aphex::testing::labelledForRun(object, run_); }
 
   static std::string adminOf(const std::string& org) { return "mallory@" + org + ".example.test"; }
 
@@ -84,9 +75,6 @@ class HostileTenantTest : public ::testing::Test {
     return clientFor(aphex::testing::personIdentity(adminOf(org)));
   }
 
-  struct Binding {
-    std::string ns, name, pipeline;
-  };
   // A RepoBinding of `org` in org-<org>, created by `as` (an org admin's client).
   Binding bind(kube::Client& as, const std::string& org, Json spec_changes = Json::object(),
                const std::string& pipeline = "") {
@@ -104,20 +92,8 @@ class HostileTenantTest : public ::testing::Test {
     return b;
   }
 
-  Json get(const kube::ResourceType& type, const std::string& ns, const std::string& name) {
-    auto object = admin_->get(type, ns, name);
-    return object ? *object : Json();
-  }
-  Json current(const Binding& b) { return get(aphex::api::kRepoBindings, b.ns, b.name); }
   std::string resourceVersion(const kube::ResourceType& type, const std::string& ns, const std::string& name) {
     return get(type, ns, name)["metadata"].value("resourceVersion", "");
-  }
-  bool gone(const kube::ResourceType& type, const std::string& ns, const std::string& name) {
-    auto object = admin_->get(type, ns, name);
-    return !object && object.error().isNotFound();
-  }
-  void waitReady(const Binding& b) {
-    ASSERT_TRUE(eventually([&] { return isReady(current(b)); }, 30s)) << current(b).dump(2);
   }
   // The controller is alive and serving: a binding of another organization becomes Ready.
   void anotherTenantIsServed() {
@@ -125,14 +101,6 @@ class HostileTenantTest : public ::testing::Test {
     auto bystander_admin = orgAdmin(org);
     waitReady(bind(*bystander_admin, org));
   }
-
-  std::unique_ptr<kube::Client> admin_ = clientFor(adminConfig());
-  kube::ClientConfig identity_ = aphex::testing::controllerIdentity(*admin_);
-  ScopedNamespace platform_{*admin_, "it-platform"};
-  std::string run_ = uniqueName("run");
-  aphex::ControllerConfig config_;
-  std::unique_ptr<RunningController> controller_;
-  std::vector<std::string> pipelines_;
 };
 
 // F1, F2: a scalar of 40,000 digits once overflowed the stack of a regular expression, and an
@@ -263,7 +231,7 @@ TEST_F(HostileTenantTest, APipelinesImpostorChildIsNeverOverwritten) {
                       {"stringData", {{"backend.tf", "# the pipeline's own"}}}};
   auto created = pipeline->create(res::kSecrets, b.pipeline, impostor);
   ASSERT_TRUE(created) << created.error().message;
-  controller_ = std::make_unique<RunningController>(config_, aphex::ControllerOptions{}, identity_);
+  start();
   ASSERT_TRUE(eventually([&] { return conditionStatus(current(b), "GitOpsReady") == "False"; }, 30s))
       << current(b).dump(2);
   EXPECT_THAT(conditionMessage(current(b), "GitOpsReady"), HasSubstr(b.pipeline + "/terraform-backend-config"));
@@ -280,7 +248,7 @@ TEST_F(HostileTenantTest, APipelinesImpostorChildIsNeverOverwritten) {
 TEST_F(HostileTenantTest, AnOrganizationsNamespaceIsFencedAndCounted) {
   controller_.reset();
   config_.tenant_limits.org_repo_bindings = 2;
-  controller_ = std::make_unique<RunningController>(config_, aphex::ControllerOptions{}, identity_);
+  start();
   const std::string org = readyOrganization("counted");
   const Json policy = get(res::kNetworkPolicies, "org-" + org, "org-isolation");
   ASSERT_FALSE(policy.is_null());

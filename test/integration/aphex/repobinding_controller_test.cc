@@ -14,6 +14,7 @@
 #include "integration/support/aphex_objects.h"
 #include "integration/support/cluster.h"
 #include "integration/support/controller.h"
+#include "integration/support/controller_test.h"
 
 namespace {
 
@@ -25,7 +26,6 @@ using ::aphex::testing::controllerIdentity;
 using ::aphex::testing::ensureNamespace;
 using ::aphex::testing::eventually;
 using ::aphex::testing::isReady;
-using ::aphex::testing::RunningController;
 using ::aphex::testing::ScopedNamespace;
 using ::aphex::testing::uniqueName;
 using ::testing::HasSubstr;
@@ -52,22 +52,8 @@ const std::vector<Made> kInPipelineNamespace = {
     {rb_res::kTriggerBindings, ""},    {rb_res::kTriggerTemplates, ""},
     {rb_res::kTriggers, ""}};
 
-class RepoBindingControllerTest : public ::testing::Test {
+class RepoBindingControllerTest : public aphex::testing::ControllerTest {
  protected:
-  void SetUp() override {
-    ensureNamespace(*admin_, "argocd");
-    config_.platform_namespace = platform_.name();
-    config_.object_selector = aphex::testing::testRunSelector(run_);
-  }
-  void TearDown() override {
-    // Pipeline namespaces are cluster-wide names: never leave one behind for the next test.
-    for (const auto& ns : pipelines_) (void)admin_->remove(res::kNamespaces, "", ns);
-  }
-
-  Json mine(const Json& object) const { return aphex::testing::labelledForRun(object, run_); }
-
-  void start() { controller_ = std::make_unique<RunningController>(config_, aphex::ControllerOptions{}, identity_); }
-
   std::string createOrganization(const std::string& prefix = "org", const Json& admins = Json()) {
     const std::string name = uniqueName(prefix);
     Json org = aphex::testing::organizationObject(platform_.name(), name);
@@ -78,9 +64,6 @@ class RepoBindingControllerTest : public ::testing::Test {
   }
 
   // A binding of `org` for a new pipeline namespace; returns {binding namespace, name, pipeline}.
-  struct Binding {
-    std::string ns, name, pipeline;
-  };
   Binding binding(const std::string& org, const std::string& ns = "", Json spec_changes = Json::object()) {
     Binding b{.ns = ns.empty() ? platform_.name() : ns, .name = uniqueName("rb"), .pipeline = uniqueName("p")};
     pipelines_.push_back(b.pipeline);
@@ -91,27 +74,11 @@ class RepoBindingControllerTest : public ::testing::Test {
     return b;
   }
 
-  Json get(const kube::ResourceType& type, const std::string& ns, const std::string& name) {
-    auto object = admin_->get(type, ns, name);
-    return object ? *object : Json();
-  }
-  Json current(const Binding& b) { return get(aphex::api::kRepoBindings, b.ns, b.name); }
   static std::string phase(const Json& object) {
     const auto status = object.find("status");
     return status != object.end() && status->is_object() ? status->value("phase", "") : "";
   }
   Json org(const std::string& name) { return get(aphex::api::kOrganizations, platform_.name(), name); }
-  bool exists(const kube::ResourceType& type, const std::string& ns, const std::string& name) {
-    auto object = admin_->get(type, ns, name);
-    return object && !(*object)["metadata"].contains("deletionTimestamp");
-  }
-  bool gone(const kube::ResourceType& type, const std::string& ns, const std::string& name) {
-    auto object = admin_->get(type, ns, name);
-    return !object && object.error().isNotFound();
-  }
-  void waitReady(const Binding& b, std::chrono::seconds limit = 30s) {
-    ASSERT_TRUE(eventually([&] { return isReady(current(b)); }, limit)) << current(b).dump(2);
-  }
   void waitOrgReady(const std::string& name) {
     ASSERT_TRUE(eventually([&] { return isReady(org(name)); }, 30s)) << org(name).dump(2);
   }
@@ -149,14 +116,6 @@ class RepoBindingControllerTest : public ::testing::Test {
                    {"system:serviceaccounts", "system:serviceaccounts:" + ns, "system:authenticated"}, verb, group,
                    resource, in_ns, name);
   }
-
-  std::unique_ptr<kube::Client> admin_ = clientFor(adminConfig());
-  kube::ClientConfig identity_ = controllerIdentity(*admin_);
-  ScopedNamespace platform_{*admin_, "it-platform"};
-  std::string run_ = uniqueName("run");
-  aphex::ControllerConfig config_;
-  std::unique_ptr<RunningController> controller_;
-  std::vector<std::string> pipelines_;
 };
 
 TEST_F(RepoBindingControllerTest, OnboardsRepositoriesInThePlatformAndTheOrgNamespace) {

@@ -8,6 +8,7 @@
 namespace aphex::testing {
 
 inline std::string conditionStatus(const kube::Json& object, const std::string& type) {
+  if (!object.is_object()) return "";
   for (const auto& condition : object.value("status", kube::Json::object()).value("conditions", kube::Json::array())) {
     if (condition.value("type", "") == type) return condition.value("status", "");
   }
@@ -15,6 +16,7 @@ inline std::string conditionStatus(const kube::Json& object, const std::string& 
 }
 
 inline std::string conditionMessage(const kube::Json& object, const std::string& type) {
+  if (!object.is_object()) return "";
   for (const auto& condition : object.value("status", kube::Json::object()).value("conditions", kube::Json::array())) {
     if (condition.value("type", "") == type) return condition.value("message", "");
   }
@@ -22,9 +24,14 @@ inline std::string conditionMessage(const kube::Json& object, const std::string&
 }
 
 // Ready=True for the object's current generation.
+// Reads with value(), never a const operator[]: an object without a status yet (or a failed read,
+// which is null) must answer false, and a const operator[] on a missing key is undefined.
 inline bool isReady(const kube::Json& object) {
+  if (!object.is_object()) return false;
+  const kube::Json status = object.value("status", kube::Json::object());
+  const kube::Json metadata = object.value("metadata", kube::Json::object());
   return conditionStatus(object, "Ready") == "True" &&
-         object["status"].value("observedGeneration", 0) == object["metadata"].value("generation", -1);
+         status.value("observedGeneration", 0) == metadata.value("generation", -1);
 }
 
 // The label a test's controller selects its objects by (ControllerConfig::object_selector), so

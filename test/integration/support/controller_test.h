@@ -1,0 +1,71 @@
+// The fixture of tests that run Aphex's controllers against the local control plane: an admin
+// client, the controller's own identity (shipped RBAC and admission policies), a platform
+// namespace and a test-run label of its own, so that tests share one cluster without seeing each
+// other's objects, and the pipeline namespaces a test made, removed after it.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "aphex/api/group.h"
+#include "integration/support/aphex_objects.h"
+#include "integration/support/cluster.h"
+#include "integration/support/controller.h"
+
+namespace aphex::testing {
+
+class ControllerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ensureNamespace(*admin_, "argocd");  // where RepoBindings' AppProjects go
+    config_.platform_namespace = platform_.name();
+    config_.object_selector = testRunSelector(run_);
+  }
+  void TearDown() override {
+    controller_.reset();
+    // Pipeline namespaces are cluster-wide names: never leave one behind for the next test.
+    for (const auto& ns : pipelines_) (void)admin_->remove(kube::resources::kNamespaces, "", ns);
+  }
+
+  void start() { controller_ = std::make_unique<RunningController>(config_, ControllerOptions{}, identity_); }
+
+  // `object` labelled for this test's controller alone.
+  kube::Json mine(const kube::Json& object) const { return labelledForRun(object, run_); }
+
+  // The object, or null when it cannot be read.
+  kube::Json get(const kube::ResourceType& type, const std::string& ns, const std::string& name) {
+    auto object = admin_->get(type, ns, name);
+    return object ? *object : kube::Json();
+  }
+  bool exists(const kube::ResourceType& type, const std::string& ns, const std::string& name) {
+    auto object = admin_->get(type, ns, name);
+    return object && !(*object)["metadata"].contains("deletionTimestamp");
+  }
+  bool gone(const kube::ResourceType& type, const std::string& ns, const std::string& name) {
+    auto object = admin_->get(type, ns, name);
+    return !object && object.error().isNotFound();
+  }
+
+  // A RepoBinding a test made: where it is, and its pipeline (namespace).
+  struct Binding {
+    std::string ns, name, pipeline;
+  };
+  kube::Json current(const Binding& b) { return get(api::kRepoBindings, b.ns, b.name); }
+  void waitReady(const Binding& b, std::chrono::seconds limit = std::chrono::seconds(30)) {
+    ASSERT_TRUE(eventually([&] { return isReady(current(b)); }, limit)) << current(b).dump(2).substr(0, 4000);
+  }
+
+  std::unique_ptr<kube::Client> admin_ = clientFor(adminConfig());
+  kube::ClientConfig identity_ = controllerIdentity(*admin_);
+  ScopedNamespace platform_{*admin_, "it-platform"};
+  std::string run_ = uniqueName("run");
+  ControllerConfig config_;
+  std::unique_ptr<RunningController> controller_;
+  std::vector<std::string> pipelines_;
+};
+
+}  // namespace aphex::testing
