@@ -87,10 +87,12 @@ class RepoBindingControllerTest : public aphex::testing::ControllerTest {
   std::set<std::string> listenerNamespaces(const std::string& org_name) {
     const Json listener = get(aphex::resources::kEventListeners, "org-" + org_name, "github-listener");
     std::set<std::string> namespaces;
+    if (!listener.is_object()) return namespaces;
+    // value() all the way: a listener serving no namespace yet has no namespaceSelector, and a const
+    // operator[] on a missing key is undefined.
     for (const auto& trigger_group : listener.value("spec", Json::object()).value("triggerGroups", Json::array())) {
-      for (const auto& ns : trigger_group["triggerSelector"]["namespaceSelector"].value("matchNames", Json::array())) {
-        namespaces.insert(ns.get<std::string>());
-      }
+      const Json selector = trigger_group.value("triggerSelector", Json::object()).value("namespaceSelector", Json::object());
+      for (const auto& ns : selector.value("matchNames", Json::array())) namespaces.insert(ns.get<std::string>());
     }
     return namespaces;
   }
