@@ -51,13 +51,15 @@ std::string describe(const Child& child) {
   return child.object.value("kind", "") + " " + (ns.empty() ? "" : ns + "/") + metadata.value("name", "");
 }
 
-StepResult ownedElsewhere(const Child& child, const std::string& what, const std::string& owner) {
-  return StepResult::failure(
-      "OwnedElsewhere",
-      what + ": " + describe(child) + " already exists and belongs to " +
-          (owner.empty() ? "something Aphex did not make for this object" : owner) +
-          "; it is left untouched. Remove it, or choose names that do not collide with it",
-      false);
+// `owner`: the ownership annotation's value on the object ("" when it has none).
+StepResult ownedElsewhere(const Child& child, const std::string& what, const Ownership& mine,
+                          const std::string& owner) {
+  const std::string whose = owner.empty() ? "was not made by Aphex for " + mine.value
+                                          : "belongs to " + owner + " (its " + std::string(mine.annotation) + ")";
+  return StepResult::failure("OwnedElsewhere",
+                             what + ": " + describe(child) + " already exists and " + whose +
+                                 "; it is left untouched. Remove it, or choose a name that does not collide with it",
+                             false);
 }
 
 }  // namespace
@@ -110,7 +112,7 @@ StepResult ChildWriter::applyOneOwned(const Child& child, const std::string& wha
   if (!current) return failed(current.error());
   const Json& existing = **current;
   if (const std::string found = annotationOf(existing, owner.annotation); found != owner.value) {
-    return ownedElsewhere(child, what, found);
+    return ownedElsewhere(child, what, owner, found);
   }
   auto applied = applier_.apply(child.type, child.object, &existing);
   if (!applied) return failed(applied.error());

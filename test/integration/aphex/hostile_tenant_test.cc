@@ -67,6 +67,7 @@ class HostileTenantTest : public aphex::testing::ControllerTest {
     auto created = admin_->create(aphex::api::kOrganizations, platform_.name(), mine(org));
     EXPECT_TRUE(created) << (created ? "" : created.error().message);
     EXPECT_TRUE(eventually([&] { return isReady(get(aphex::api::kOrganizations, platform_.name(), name)); }, 30s));
+    waitQuotaCounted(name);
     return name;
   }
 

@@ -81,6 +81,7 @@ class RepoBindingControllerTest : public aphex::testing::ControllerTest {
   Json org(const std::string& name) { return get(aphex::api::kOrganizations, platform_.name(), name); }
   void waitOrgReady(const std::string& name) {
     ASSERT_TRUE(eventually([&] { return isReady(org(name)); }, 30s)) << org(name).dump(2);
+    waitQuotaCounted(name);
   }
 
   // The namespaces the org's EventListener takes Triggers from.

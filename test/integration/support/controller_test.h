@@ -50,6 +50,26 @@ class ControllerTest : public ::testing::Test {
     return !object && object.error().isNotFound();
   }
 
+  // Waits until the quota controller counts everything org-<org>'s ResourceQuota org-quota limits.
+  // Until it does, the API server refuses every create the quota covers ("status unknown for
+  // quota"); for count/repobindings.aphex.io that lasts until kube-controller-manager's next
+  // discovery of the CRD (up to about 30 s), which matters only right after the CRDs are installed.
+  void waitQuotaCounted(const std::string& org) {
+    const kube::ResourceType quotas{.group = "", .version = "v1", .plural = "resourcequotas", .namespaced = true};
+    const auto counted = [&] {
+      const kube::Json quota = get(quotas, "org-" + org, "org-quota");
+      if (!quota.is_object()) return false;
+      const kube::Json hard = quota.value("spec", kube::Json::object()).value("hard", kube::Json::object());
+      // Quota admission asks for usage: `used` is filled only once the controller can count it.
+      const kube::Json known = quota.value("status", kube::Json::object()).value("used", kube::Json::object());
+      for (const auto& [resource, limit] : hard.items()) {
+        if (!known.contains(resource)) return false;
+      }
+      return !hard.empty();
+    };
+    ASSERT_TRUE(eventually(counted, std::chrono::seconds(90))) << get(quotas, "org-" + org, "org-quota").dump(2);
+  }
+
   // A RepoBinding a test made: where it is, and its pipeline (namespace).
   struct Binding {
     std::string ns, name, pipeline;
