@@ -160,6 +160,14 @@ TEST_F(RepoBindingControllerTest, OnboardsRepositoriesInThePlatformAndTheOrgName
               HasSubstr("'refs/heads/release/1.x'"));
   EXPECT_EQ(trigger["spec"]["serviceAccountName"], "pipeline-runner");
   EXPECT_EQ(trigger["metadata"]["labels"]["aphex.io/organization"], name);
+  // Webhook trust, as the API server stored it: the clone URL is the bound repository's, never the
+  // payload's, and a run is named after its delivery, so a replayed delivery makes no second run.
+  const Json trigger_binding = get(rb_res::kTriggerBindings, second.pipeline, second.pipeline);
+  EXPECT_THAT(trigger_binding["spec"]["params"].dump(),
+              HasSubstr("\"https://github.com/gh-" + name + "/" + second.pipeline + ".git\""));
+  EXPECT_THAT(trigger_binding["spec"]["params"].dump(), ::testing::Not(HasSubstr("clone_url")));
+  const Json run = get(rb_res::kTriggerTemplates, second.pipeline, second.pipeline)["spec"]["resourcetemplates"][0];
+  EXPECT_EQ(run["metadata"]["name"], second.pipeline + "-$(tt.params.event-id)");
 
   // The org's EventListener serves exactly these three namespaces.
   EXPECT_TRUE(eventually([&] {
