@@ -1,8 +1,5 @@
 #include "aphex/repobinding/reconciler.h"
 
-#include <algorithm>
-#include <set>
-
 #include "aphex/api/group.h"
 #include "aphex/common/labels.h"
 #include "aphex/common/resources.h"
