@@ -198,29 +198,29 @@ Result<Json> Client::call(HttpRequest request) {
 
 Result<Json> Client::getPath(std::string path) { return call({.method = "GET", .path = std::move(path)}); }
 
-Result<Json> Client::get(const ResourceType& type, std::string_view ns, std::string_view name) {
+Result<Json> Client::get(const ResourceType& type, std::string_view ns, std::string_view name, std::stop_token) {
   return call({.method = "GET", .path = resourcePath(type, ns, name)});
 }
 
-Result<Json> Client::list(const ResourceType& type, std::string_view ns, const ListOptions& options) {
+Result<Json> Client::list(const ResourceType& type, std::string_view ns, const ListOptions& options, std::stop_token) {
   return call({.method = "GET", .path = resourcePath(type, ns) + listQuery(options)});
 }
 
 Result<Json> Client::create(const ResourceType& type, std::string_view ns, const Json& object,
-                            const CreateOptions& options) {
+                            const CreateOptions& options, std::stop_token) {
   std::string query;
   if (!options.field_manager.empty()) appendParam(query, "fieldManager", options.field_manager);
   return call({.method = "POST", .path = resourcePath(type, ns) + query, .body = object.dump(),
                .content_type = "application/json"});
 }
 
-Result<Json> Client::update(const ResourceType& type, std::string_view ns, const Json& object) {
+Result<Json> Client::update(const ResourceType& type, std::string_view ns, const Json& object, std::stop_token) {
   return call({.method = "PUT", .path = resourcePath(type, ns, objectName(object)), .body = object.dump(),
                .content_type = "application/json"});
 }
 
 Result<Json> Client::remove(const ResourceType& type, std::string_view ns, std::string_view name,
-                            const DeleteOptions& options) {
+                            const DeleteOptions& options, std::stop_token) {
   return call({.method = "DELETE", .path = resourcePath(type, ns, name),
                .body = deleteOptionsBody(options).dump(), .content_type = "application/json"});
 }
@@ -257,14 +257,15 @@ Result<void> Client::watch(const ResourceType& type, std::string_view ns, const 
 }
 
 Result<Json> Client::mergePatch(const ResourceType& type, std::string_view ns, std::string_view name,
-                                const Json& patch, const PatchOptions& options) {
+                                const Json& patch, const PatchOptions& options, std::stop_token) {
   std::string query;
   appendParam(query, "fieldManager", options.field_manager);
   return call({.method = "PATCH", .path = resourcePath(type, ns, name) + subresourceSuffix(options.subresource) + query,
                .body = patch.dump(), .content_type = "application/merge-patch+json"});
 }
 
-Result<Json> Client::apply(const ResourceType& type, const Json& object, const ApplyOptions& options) {
+Result<Json> Client::apply(const ResourceType& type, const Json& object, const ApplyOptions& options,
+                           std::stop_token) {
   if (options.field_manager.empty() || options.field_manager.size() > 128) {
     return Error{.kind = ErrorKind::kInvalidConfig,
                  .message = "server-side apply needs a field manager name of 1 to 128 characters"};
