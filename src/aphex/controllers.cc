@@ -7,6 +7,7 @@
 #include "aphex/common/resources.h"
 #include "aphex/repobinding/children.h"
 #include "aphex/repobinding/resources.h"
+#include "runtime/builder.h"
 
 namespace aphex {
 namespace {
@@ -49,45 +50,76 @@ rt::Reconciler reconcileWith(Reconciler* reconciler) {
   return [reconciler](const rt::Request& request, std::stop_token stop) { return reconciler->reconcile(request, stop); };
 }
 
-void addOrganizationController(rt::Manager& manager, Controllers& controllers, rt::Informer& organizations,
-                               rt::Informer& repo_bindings, rt::Informer& api_endpoints,
-                               const std::vector<rt::Informer*>& child_informers, int concurrency) {
-  organization::Reconciler* reconciler = controllers.organizations.get();
-  auto& controller = manager.addController({.name = "organization", .concurrency = concurrency}, reconcileWith(reconciler));
-  controller.watchPrimary(organizations);
-  controller.watchMapped(repo_bindings, [reconciler](const kube::Json& binding) {
-    return reconciler->organizationsOf(binding);
-  });
-  controller.watchMapped(api_endpoints, [reconciler](const kube::Json&) { return reconciler->allOrganizations(); });
-  for (rt::Informer* informer : child_informers) {
-    controller.watchMapped(*informer, [reconciler](const kube::Json& child) {
-      return reconciler->organizationOfChild(child);
-    });
-  }
+// RepoBindings by spec.aphexOrg.
+std::vector<std::string> organizationOfBinding(const kube::Json& binding) {
+  const auto spec = binding.find("spec");
+  if (spec == binding.end() || !spec->is_object()) return {};
+  const auto org = spec->find("aphexOrg");
+  if (org == spec->end() || !org->is_string()) return {};
+  return {org->get<std::string>()};
 }
 
-void addRepoBindingController(rt::Manager& manager, Controllers& controllers, rt::Informer& organizations,
-                              rt::Informer& repo_bindings, rt::Informer& api_endpoints,
-                              const std::vector<rt::Informer*>& child_informers, int concurrency) {
-  repobinding::Reconciler* reconciler = controllers.repo_bindings.get();
-  auto& controller = manager.addController({.name = "repobinding", .concurrency = concurrency}, reconcileWith(reconciler));
-  controller.watchPrimary(repo_bindings);
-  controller.watchMapped(organizations, [reconciler](const kube::Json& org) { return reconciler->bindingsOf(org); });
-  controller.watchMapped(api_endpoints, [reconciler](const kube::Json&) { return reconciler->allBindings(); });
-  for (rt::Informer* informer : child_informers) {
-    controller.watchMapped(*informer, [](const kube::Json& child) { return repobinding::Reconciler::bindingOfChild(child); });
+const kube::Json& at(const kube::Json& object, const char* key) {
+  static const kube::Json kNull;
+  const auto found = object.find(key);
+  return found == object.end() ? kNull : *found;
+}
+
+// What an Organization reads of a RepoBinding: its organization, whether it is being deleted,
+// and the namespace it serves once Ready (the EventListener's list).
+kube::Json bindingAsTheOrganizationSeesIt(const kube::Json& binding) {
+  const kube::Json& status = at(binding, "status");
+  kube::Json ready;
+  for (const auto& condition : status.is_object() ? at(status, "conditions") : kube::Json()) {
+    if (condition.is_object() && condition.value("type", "") == "Ready") ready = at(condition, "status");
   }
+  return {at(binding, "spec").is_object() ? at(at(binding, "spec"), "aphexOrg") : kube::Json(),
+          at(at(binding, "metadata"), "deletionTimestamp"), status.is_object() ? at(status, "pipelineNamespace") : kube::Json(),
+          ready};
+}
+
+// What a RepoBinding reads of its Organization: the spec (generation), deletion, and the status
+// that says whether its webhook serves (conditions, webhook URL and Secret).
+kube::Json organizationAsABindingSeesIt(const kube::Json& org) {
+  const kube::Json& status = at(org, "status");
+  const kube::Json& metadata = at(org, "metadata");
+  if (!status.is_object()) return {at(metadata, "generation"), at(metadata, "deletionTimestamp")};
+  kube::Json conditions = kube::Json::array();
+  for (const auto& condition : at(status, "conditions")) {
+    if (condition.is_object()) conditions.push_back({at(condition, "type"), at(condition, "status")});
+  }
+  return {at(metadata, "generation"), at(metadata, "deletionTimestamp"), at(status, "observedGeneration"),
+          conditions, at(status, "webhookURL"), at(status, "webhookSecretRef")};
+}
+
+rt::MapFunction organizationsOfBinding(std::string platform_namespace) {
+  return [ns = std::move(platform_namespace)](const kube::Json& binding) {
+    std::vector<rt::Request> requests;
+    for (auto& org : organizationOfBinding(binding)) requests.push_back({.ns = ns, .name = std::move(org)});
+    return requests;
+  };
+}
+
+// Children that belong to a RepoBinding (they carry the pipeline label) are not the org's.
+rt::MapFunction organizationOfChild(std::string platform_namespace) {
+  return [ns = std::move(platform_namespace)](const kube::Json& child) -> std::vector<rt::Request> {
+    const kube::Json labels = child.value("metadata", kube::Json::object()).value("labels", kube::Json::object());
+    const std::string org = labels.value(std::string(kOrganizationLabel), "");
+    if (org.empty() || labels.contains(std::string(kPipelineLabel))) return {};
+    return {{.ns = ns, .name = org}};
+  };
 }
 
 }  // namespace
 
 std::unique_ptr<Controllers> addControllers(rt::Manager& manager, const ControllerConfig& config,
-                                            rt::EventRecorder& events, ControllerOptions options) {
+                                            rt::EventRecorder& events, DomainControllerOptions options) {
   auto controllers = std::make_unique<Controllers>();
   auto& organizations = manager.informer(
       {.type = api::kOrganizations, .ns = config.platform_namespace, .label_selector = config.object_selector});
   // RepoBindings live in the platform namespace and in org namespaces; KnowledgeBases anywhere.
   auto& repo_bindings = manager.informer({.type = api::kRepoBindings, .label_selector = config.object_selector});
+  repo_bindings.addIndex(std::string(kBindingsByOrganization), organizationOfBinding);
   auto& knowledge_bases = manager.informer({.type = api::kKnowledgeBases, .label_selector = config.object_selector});
   auto& api_endpoints = manager.informer(
       {.type = kEndpointSlices, .ns = "default", .label_selector = "kubernetes.io/service-name=kubernetes"});
@@ -97,17 +129,21 @@ std::unique_ptr<Controllers> addControllers(rt::Manager& manager, const Controll
                                        .ns = cacheNamespace(kind, config),
                                        .label_selector = std::string(kManagedSelector),
                                        .transform = trimChild});
-    controllers->children.add(kind, informer);
+    controllers->children.add(kind, informer.store());
     child_informers.push_back(&informer);
   }
+  auto& config_maps = manager.informer({.type = res::kConfigMaps,
+                                        .ns = cacheNamespace(res::kConfigMaps, config),
+                                        .label_selector = std::string(kManagedSelector),
+                                        .transform = trimChild});
 
   controllers->organizations = std::make_unique<organization::Reconciler>(organization::ReconcilerDeps{
       .client = manager.client(),
       .clock = manager.clock(),
       .config = config,
-      .organizations = organizations,
-      .repo_bindings = repo_bindings,
-      .api_server_endpoints = api_endpoints,
+      .organizations = organizations.store(),
+      .repo_bindings = repo_bindings.store(),
+      .api_server_endpoints = api_endpoints.store(),
       .children = controllers->children,
       .events = events,
       .cloudflare = std::move(options.cloudflare)});
@@ -115,26 +151,39 @@ std::unique_ptr<Controllers> addControllers(rt::Manager& manager, const Controll
       .client = manager.client(),
       .clock = manager.clock(),
       .config = config,
-      .repo_bindings = repo_bindings,
-      .organizations = organizations,
-      .api_server_endpoints = api_endpoints,
+      .repo_bindings = repo_bindings.store(),
+      .organizations = organizations.store(),
+      .api_server_endpoints = api_endpoints.store(),
       .children = controllers->children,
       .events = events});
   controllers->knowledge_bases = std::make_unique<knowledgebase::Reconciler>(knowledgebase::ReconcilerDeps{
       .client = manager.client(),
       .clock = manager.clock(),
-      .knowledge_bases = knowledge_bases,
+      .knowledge_bases = knowledge_bases.store(),
       .children = controllers->children,
       .events = events});
 
-  addOrganizationController(manager, *controllers, organizations, repo_bindings, api_endpoints, child_informers,
-                            options.organization_concurrency);
-  addRepoBindingController(manager, *controllers, organizations, repo_bindings, api_endpoints, child_informers,
-                           options.repo_binding_concurrency);
-  knowledgebase::Reconciler* kb = controllers->knowledge_bases.get();
-  auto& kb_controller =
-      manager.addController({.name = "knowledgebase", .concurrency = options.knowledge_base_concurrency}, reconcileWith(kb));
-  kb_controller.watchPrimary(knowledge_bases);
+  rt::ControllerBuilder(manager, "organization")
+      .forKind(organizations)
+      .owns(child_informers, organizationOfChild(config.platform_namespace))
+      .watches(repo_bindings, organizationsOfBinding(config.platform_namespace),
+               rt::projectionChanged(bindingAsTheOrganizationSeesIt))
+      .watches(api_endpoints, rt::toAll(organizations))
+      .concurrency(options.organization_concurrency)
+      .complete(reconcileWith(controllers->organizations.get()));
+  rt::ControllerBuilder(manager, "repobinding")
+      .forKind(repo_bindings)
+      .owns(child_informers, rt::byAnnotation(std::string(kRepoBindingAnnotation)))
+      .watches(organizations, rt::byIndex(repo_bindings, std::string(kBindingsByOrganization), rt::nameOf),
+               rt::projectionChanged(organizationAsABindingSeesIt))
+      .watches(api_endpoints, rt::toAll(repo_bindings))
+      .concurrency(options.repo_binding_concurrency)
+      .complete(reconcileWith(controllers->repo_bindings.get()));
+  rt::ControllerBuilder(manager, "knowledgebase")
+      .forKind(knowledge_bases)
+      .owns(config_maps, rt::byOwnerReference(std::string(api::kKnowledgeBaseKind)))
+      .concurrency(options.knowledge_base_concurrency)
+      .complete(reconcileWith(controllers->knowledge_bases.get()));
   return controllers;
 }
 

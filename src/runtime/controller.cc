@@ -95,21 +95,24 @@ Controller::Controller(Clock& clock, ControllerOptions options, Reconciler recon
   if (options_.metrics != nullptr) options_.metrics->initController(options_.name, options_.concurrency);
 }
 
-void Controller::watchPrimary(Informer& informer) {
-  watchMapped(informer, [](const Json& object) { return std::vector<Request>{Request::fromKey(objectKey(object))}; });
+void Controller::watchPrimary(Informer& informer, Predicate predicate) {
+  watchMapped(
+      informer, [](const Json& object) { return std::vector<Request>{Request::fromKey(objectKey(object))}; },
+      std::move(predicate));
 }
 
 void Controller::watchOwned(Informer& informer, std::string owner_kind) {
   watchMapped(informer, [kind = std::move(owner_kind)](const Json& object) { return ownersOfKind(object, kind); });
 }
 
-void Controller::watchMapped(Informer& informer, MapFunction map) {
+void Controller::watchMapped(Informer& informer, MapFunction map, Predicate predicate) {
   auto enqueue_all = [this, map = std::move(map)](const ObjectPtr& object) {
     for (const auto& request : map(*object)) queue_.add(request.key());
   };
-  informer.addHandler({.on_add = enqueue_all,
-                       .on_update = [enqueue_all](const ObjectPtr&, const ObjectPtr& now) { enqueue_all(now); },
-                       .on_delete = enqueue_all});
+  auto on_update = [enqueue_all, predicate = std::move(predicate)](const ObjectPtr& old, const ObjectPtr& now) {
+    if (!predicate || predicate(*old, *now)) enqueue_all(now);
+  };
+  informer.addHandler({.on_add = enqueue_all, .on_update = std::move(on_update), .on_delete = enqueue_all});
 }
 
 void Controller::run(std::stop_token stop) {
@@ -141,6 +144,7 @@ void Controller::reconcileOne(const std::string& key, std::stop_token stop) {
   metrics->active_workers.with({options_.name}).add(-1);
   metrics->reconcile_total.with({options_.name, result}).inc();
   if (result == "error") metrics->reconcile_errors_total.with({options_.name}).inc();
+  if (std::holds_alternative<Terminal>(outcome)) metrics->terminal_reconcile_errors_total.with({options_.name}).inc();
   metrics->reconcile_time_seconds.with({options_.name}).observe(
       std::chrono::duration<double>(clock_.now() - started).count());
 }

@@ -324,6 +324,10 @@ ControllerMetrics::ControllerMetrics(MetricsRegistry& registry)
       reconcile_panics_total(registry.counter({.name = "controller_runtime_reconcile_panics_total",
                                                .help = "Total number of reconciliation panics per controller",
                                                .labels = {"controller"}})),
+      terminal_reconcile_errors_total(
+          registry.counter({.name = "controller_runtime_terminal_reconcile_errors_total",
+                            .help = "Total number of terminal reconciliation errors per controller",
+                            .labels = {"controller"}})),
       reconcile_time_seconds(registry.histogram({.name = "controller_runtime_reconcile_time_seconds",
                                                  .help = "Length of time per reconciliation per controller",
                                                  .labels = {"controller"},
@@ -372,8 +376,16 @@ void ControllerMetrics::initController(std::string_view controller, int max_work
   }
   reconcile_errors_total.with({controller});
   reconcile_panics_total.with({controller});
+  terminal_reconcile_errors_total.with({controller});
+  reconcile_time_seconds.with({controller});
   max_concurrent_reconciles.with({controller}).set(max_workers);
   active_workers.with({controller}).set(0);
+  // The workqueue's series are named after the controller (its queue's name).
+  workqueue_depth.with({controller}).set(0);
+  workqueue_adds_total.with({controller});
+  workqueue_retries_total.with({controller});
+  workqueue_queue_duration_seconds.with({controller});
+  workqueue_work_duration_seconds.with({controller});
 }
 
 kube::RequestObserver countRestRequests(ControllerMetrics& metrics, std::string host) {

@@ -66,16 +66,26 @@ void Store::indexLocked(const std::string& key, const Json& object) {
   forEachIndexEntry(object, [&](Index index, const std::string& value) {
     indexMapLocked(static_cast<int>(index))[value].insert(key);
   });
+  for (auto& [name, index] : custom_) indexCustomLocked(index, key, object);
+}
+
+void Store::indexCustomLocked(CustomIndex& index, const std::string& key, const Json& object) {
+  for (const auto& value : index.function(object)) index.entries[value].insert(key);
 }
 
 void Store::unindexLocked(const std::string& key, const Json& object) {
-  forEachIndexEntry(object, [&](Index index, const std::string& value) {
-    auto& map = indexMapLocked(static_cast<int>(index));
+  const auto remove = [&key](std::unordered_map<std::string, KeySet>& map, const std::string& value) {
     const auto entry = map.find(value);
     if (entry == map.end()) return;
     entry->second.erase(key);
     if (entry->second.empty()) map.erase(entry);
+  };
+  forEachIndexEntry(object, [&](Index index, const std::string& value) {
+    remove(indexMapLocked(static_cast<int>(index)), value);
   });
+  for (auto& [name, index] : custom_) {
+    for (const auto& value : index.function(object)) remove(index.entries, value);
+  }
 }
 
 std::vector<ObjectPtr> Store::lookupLocked(const std::unordered_map<std::string, KeySet>& index,
@@ -115,6 +125,20 @@ std::vector<ObjectPtr> Store::byLabel(const std::string& label, const std::strin
 std::vector<ObjectPtr> Store::byOwner(const std::string& owner_uid) const {
   std::lock_guard lock(mutex_);
   return lookupLocked(by_owner_, owner_uid);
+}
+
+std::vector<ObjectPtr> Store::byIndex(const std::string& index, const std::string& value) const {
+  std::lock_guard lock(mutex_);
+  const auto found = custom_.find(index);
+  if (found == custom_.end()) return {};
+  return lookupLocked(found->second.entries, value);
+}
+
+void Store::addIndex(const std::string& name, IndexFunction function) {
+  std::lock_guard lock(mutex_);
+  CustomIndex& index = custom_[name];
+  index = {.function = std::move(function), .entries = {}};
+  for (const auto& [key, object] : objects_) indexCustomLocked(index, key, *object);
 }
 
 std::size_t Store::size() const {
@@ -165,6 +189,7 @@ StoreDiff Store::replace(std::vector<ObjectPtr> objects) {
   by_namespace_.clear();
   by_label_.clear();
   by_owner_.clear();
+  for (auto& [name, index] : custom_) index.entries.clear();
   for (const auto& [key, object] : objects_) indexLocked(key, *object);
   return diff;
 }

@@ -6,7 +6,7 @@ namespace aphex {
 
 using kube::Json;
 
-ChildWriter::ChildWriter(kube::Client& client, const ChildCache& children)
+ChildWriter::ChildWriter(kube::ObjectApi& client, const ChildCache& children)
     : client_(client),
       children_(children),
       applier_(client, {.field_manager = std::string(kFieldManager),
@@ -34,13 +34,12 @@ StepResult ChildWriter::applyAll(const std::vector<Child>& children, const std::
     auto applied = applier_.apply(child.type, child.object, live.get());
     if (!applied) {
       const std::string kind = child.object.value("kind", "");
-      return StepResult::failure(failureReason(applied.error()),
+      return StepResult::failed(failureReason(applied.error()),
                                  what + ": " + kind + " " + (ns.empty() ? "" : ns + "/") + name + ": " +
-                                     applied.error().message,
-                                 true);
+                                     applied.error().message, Retryable::kYes);
     }
   }
-  return StepResult::success("Applied", what + " applied");
+  return StepResult::ok("Applied", what + " applied");
 }
 
 namespace {
@@ -56,10 +55,9 @@ StepResult ownedElsewhere(const Child& child, const std::string& what, const Own
                           const std::string& owner) {
   const std::string whose = owner.empty() ? "was not made by Aphex for " + mine.value
                                           : "belongs to " + owner + " (its " + std::string(mine.annotation) + ")";
-  return StepResult::failure("OwnedElsewhere",
+  return StepResult::failed("OwnedElsewhere",
                              what + ": " + describe(child) + " already exists and " + whose +
-                                 "; it is left untouched. Remove it, or choose a name that does not collide with it",
-                             false);
+                                 "; it is left untouched. Remove it, or choose a name that does not collide with it", Retryable::kNo);
 }
 
 }  // namespace
@@ -85,9 +83,9 @@ kube::Result<kube::runtime::ObjectPtr> ChildWriter::live(const kube::ResourceTyp
 StepResult ChildWriter::applyOwned(const std::vector<Child>& children, const std::string& what,
                                    const Ownership& owner) {
   for (const auto& child : children) {
-    if (StepResult written = applyOneOwned(child, what, owner); !written.ok) return written;
+    if (StepResult written = applyOneOwned(child, what, owner); !written.succeeded()) return written;
   }
-  return StepResult::success("Applied", what + " applied");
+  return StepResult::ok("Applied", what + " applied");
 }
 
 StepResult ChildWriter::applyOneOwned(const Child& child, const std::string& what, const Ownership& owner) {
@@ -95,17 +93,17 @@ StepResult ChildWriter::applyOneOwned(const Child& child, const std::string& wha
   const std::string name = metadata.value("name", "");
   const std::string ns = metadata.value("namespace", "");
   const auto failed = [&](const kube::Error& error) {
-    return StepResult::failure(failureReason(error), what + ": " + describe(child) + ": " + error.message, true);
+    return StepResult::failed(failureReason(error), what + ": " + describe(child) + ": " + error.message, Retryable::kYes);
   };
   auto current = live(child.type, ns, name);
   if (!current && current.error().isNotFound()) {
     // Never forced: if someone made an object of this name since the read, its fields conflict
     // and the next pass looks at whose it is.
     auto created = applier_.applyNew(child.type, child.object);
-    if (created) return StepResult::success("Created", "");
+    if (created) return StepResult::ok("Created", "");
     if (created.error().isConflict()) {
-      return StepResult::failure("OwnedElsewhere", what + ": " + describe(child) + " appeared meanwhile, made by "
-                                 "someone else; looking at it again", true);
+      return StepResult::failed("OwnedElsewhere", what + ": " + describe(child) + " appeared meanwhile, made by "
+                                 "someone else; looking at it again", Retryable::kYes);
     }
     return failed(created.error());
   }
@@ -116,7 +114,7 @@ StepResult ChildWriter::applyOneOwned(const Child& child, const std::string& wha
   }
   auto applied = applier_.apply(child.type, child.object, &existing);
   if (!applied) return failed(applied.error());
-  return StepResult::success("Applied", "");
+  return StepResult::ok("Applied", "");
 }
 
 kube::Result<void> ChildWriter::removeIfOwned(const kube::ResourceType& type, const std::string& ns,
@@ -146,7 +144,7 @@ namespace {
 
 // The resourceVersion makes the merge patch conditional: a list is replaced whole, so a
 // concurrent change to it must fail (409) rather than be overwritten.
-kube::Result<void> patchFinalizers(kube::Client& client, const kube::ResourceType& type, const Json& live,
+kube::Result<void> patchFinalizers(kube::ObjectApi& client, const kube::ResourceType& type, const Json& live,
                                    Json finalizers) {
   const Json patch{{"metadata", {{"finalizers", std::move(finalizers)},
                                  {"resourceVersion", live["metadata"].value("resourceVersion", "")}}}};

@@ -3,6 +3,7 @@
 #include "aphex/api/group.h"
 #include "aphex/common/labels.h"
 #include "aphex/common/resources.h"
+#include "knowledgebase/pass.h"
 
 namespace aphex::knowledgebase {
 namespace {
@@ -10,11 +11,8 @@ namespace {
 using kube::Json;
 using kube::runtime::Outcome;
 using kube::runtime::RequeueAfter;
-using kube::runtime::Retry;
-using kube::runtime::Terminal;
 namespace res = aphex::resources;
 
-constexpr std::string_view kReady = "Ready";
 constexpr std::string_view kComponent = "knowledge-base";
 
 // Whether the status differs from `before` in anything but lastReconcileTime.
@@ -45,54 +43,59 @@ Json reposConfigMap(const api::KnowledgeBase& knowledge_base) {
   return config_map;
 }
 
-Reconciler::Reconciler(ReconcilerDeps deps) : deps_(std::move(deps)), writer_(deps_.client, deps_.children) {}
+Reconciler::Reconciler(ReconcilerDeps deps)
+    : deps_(std::move(deps)),
+      writer_(deps_.client, deps_.children),
+      runner_({.objects = deps_.knowledge_bases,
+               .writer = writer_,
+               .clock = deps_.clock,
+               .events = deps_.events,
+               .logger = deps_.logger},
+              kind()) {}
 
-Outcome Reconciler::reconcile(const kube::runtime::Request& request, std::stop_token) {
-  const auto live = deps_.knowledge_bases.store().get(request.key());
-  if (!live) return kube::runtime::Done{};  // gone; its ConfigMap goes with it (owner reference)
-  auto parsed = api::KnowledgeBase::fromJson(*live);
-  if (!parsed) return Terminal{parsed.error().message};
-  const api::KnowledgeBase& kb = *parsed;
-  if (kb.metadata.deleting()) return kube::runtime::Done{};
-  const auto now = deps_.clock.wallNow();
+PassKind<Reconciler::Pass> Reconciler::kind() {
+  return {.type = api::kKnowledgeBases,
+          .name = "knowledgebase",
+          // Its ConfigMap goes with it by owner reference: no finalizer, nothing to clean up.
+          .finalizer = {},
+          .provision = [this](Pass& pass) { provision(pass); },
+          .ready_message = [](const Pass& pass) { return publishedMessage(pass.object); },
+          .cleanup = {},
+          .complete_status = [](Pass& pass) { completeStatus(pass); },
+          // Rules may change with a controller upgrade: every KnowledgeBase is validated again.
+          .idle = RequeueAfter{kRevalidationInterval}};
+}
 
-  api::KnowledgeBaseStatus status = kb.status;
-  status.observed_generation = kb.metadata.generation;
-  api::Condition ready{.type = std::string(kReady), .observed_generation = kb.metadata.generation};
-  Outcome outcome = RequeueAfter{kRevalidationInterval};
-  if (const auto errors = api::validate(kb); !errors.empty()) {
-    status.phase = api::Phase::kFailed;
-    status.message = api::describe(errors);
-    ready.status = api::ConditionStatus::kFalse;
-    ready.reason = "InvalidSpec";
-  } else if (StepResult applied = writer_.applyAll({{res::kConfigMaps, reposConfigMap(kb)}}, "repositories ConfigMap");
-             !applied.ok) {
-    status.phase = api::Phase::kPending;
-    status.message = applied.message;
-    ready.status = api::ConditionStatus::kFalse;
-    ready.reason = applied.reason;
-    outcome = Retry{applied.message};
-  } else {
-    status.phase = api::Phase::kReady;
-    status.message = std::to_string(kb.spec.repositories.size()) + " repositor" +
-                     (kb.spec.repositories.size() == 1 ? "y" : "ies") + " published in ConfigMap " +
-                     api::reposConfigMapName(kb.metadata.name);
-    ready.status = api::ConditionStatus::kTrue;
-    ready.reason = "Validated";
+Outcome Reconciler::reconcile(const kube::runtime::Request& request, std::stop_token stop) {
+  return runner_.run(request, std::move(stop));
+}
+
+// An invalid spec leaves the last valid ConfigMap in place: the ingester keeps working.
+void Reconciler::provision(Pass& pass) {
+  if (const auto errors = api::validate(pass.object); !errors.empty()) {
+    return pass.stopAt(StepResult::failed("InvalidSpec", api::describe(errors), Retryable::kNo));
   }
-  ready.message = status.message;
-  api::setCondition(status.conditions, ready, now);
-  // lastReconcileTime moves when something changed, or once per revalidation interval: a status
-  // write is a watch event that runs another pass, which must then find nothing to write.
-  const auto last = kb.status.last_reconcile_time;
-  if (!last || changedApartFromTime(status, kb.status) ||
-      now - *last >= kRevalidationInterval - std::chrono::seconds(1)) {
-    status.last_reconcile_time = std::chrono::floor<std::chrono::seconds>(now);
+  const StepResult applied = writer_.applyAll({{res::kConfigMaps, reposConfigMap(pass.object)}}, "repositories ConfigMap");
+  if (!applied.succeeded()) pass.stopAt(applied);
+}
+
+std::string Reconciler::publishedMessage(const api::KnowledgeBase& kb) {
+  const std::size_t count = kb.spec.repositories.size();
+  return std::to_string(count) + " repositor" + (count == 1 ? "y" : "ies") + " published in ConfigMap " +
+         api::reposConfigMapName(kb.metadata.name);
+}
+
+// status.message repeats Ready's; lastReconcileTime moves when something changed, or once per
+// revalidation interval: a status write is a watch event, and the pass it may cause must then
+// find nothing to write.
+void Reconciler::completeStatus(Pass& pass) {
+  const api::Condition* ready = api::findCondition(pass.status.conditions, Pass::kReady);
+  pass.status.message = ready != nullptr ? ready->message : "";
+  const auto last = pass.object.status.last_reconcile_time;
+  if (!last || changedApartFromTime(pass.status, pass.object.status) ||
+      pass.now - *last >= kRevalidationInterval - std::chrono::seconds(1)) {
+    pass.status.last_reconcile_time = std::chrono::floor<std::chrono::seconds>(pass.now);
   }
-  auto written = writer_.applier().applyStatus(api::kKnowledgeBases, api::toJson(status), *live);
-  if (!written) return Retry{"writing status: " + written.error().message};
-  if (written->written) recordTransitions(deps_.events, *live, kb.status.conditions, status.conditions);
-  return outcome;
 }
 
 }  // namespace aphex::knowledgebase

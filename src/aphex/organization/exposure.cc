@@ -29,7 +29,7 @@ std::string tokenHash(const Json& token_secret) {
 
 StepResult Reconciler::applyExposure(Pass& pass) {
   const api::ExposureMode mode = exposureMode(pass.org, deps_.config);
-  if (StepResult removed = removeOtherExposures(pass, mode); !removed.ok) return removed;
+  if (StepResult removed = removeOtherExposures(pass, mode); !removed.succeeded()) return removed;
   switch (mode) {
     case api::ExposureMode::kIngress:
       return exposeByIngress(pass);
@@ -38,28 +38,27 @@ StepResult Reconciler::applyExposure(Pass& pass) {
     case api::ExposureMode::kNone:
       break;
   }
-  return StepResult::success("InClusterOnly", "exposure None: the webhook URL is reachable inside the cluster only");
+  return StepResult::ok("InClusterOnly", "exposure None: the webhook URL is reachable inside the cluster only");
 }
 
 StepResult Reconciler::exposeByIngress(Pass& pass) {
   if (deps_.config.public_domain.empty()) {
-    return StepResult::failure("PublicDomainNotConfigured",
-                               "exposure Ingress needs the controller's --public-domain (APHEX_PUBLIC_DOMAIN)", false);
+    return StepResult::failed("PublicDomainNotConfigured",
+                               "exposure Ingress needs the controller's --public-domain (APHEX_PUBLIC_DOMAIN)", Retryable::kNo);
   }
   const Json desired = ingress(pass.org, deps_.config);
   const auto live = deps_.children.get(res::kIngresses, pass.status.ns, kEventListenerName);
-  auto applied = applier_.apply(res::kIngresses, desired, live.get());
-  if (!applied) return StepResult::failure("ApplyFailed", "Ingress: " + applied.error().message, true);
-  return StepResult::success("IngressReady", "Ingress routes " + webhookHost(pass.org, deps_.config) + " to the listener");
+  auto applied = writer_.applier().apply(res::kIngresses, desired, live.get());
+  if (!applied) return StepResult::failed("ApplyFailed", "Ingress: " + applied.error().message, Retryable::kYes);
+  return StepResult::ok("IngressReady", "Ingress routes " + webhookHost(pass.org, deps_.config) + " to the listener");
 }
 
 StepResult Reconciler::exposeByTunnel(Pass& pass) {
   const ControllerConfig& config = deps_.config;
   if (config.public_domain.empty() || config.cloudflare.account_id.empty() || config.cloudflare.zone_id.empty()) {
-    return StepResult::failure("CloudflareNotConfigured",
+    return StepResult::failed("CloudflareNotConfigured",
                                "exposure CloudflareTunnel needs the controller's --public-domain, "
-                               "--cloudflare-account-id and --cloudflare-zone-id",
-                               false);
+                               "--cloudflare-account-id and --cloudflare-zone-id", Retryable::kNo);
   }
   const auto token_secret = deps_.children.get(res::kSecrets, pass.status.ns, kCloudflaredTokenSecret);
   const api::Condition* before = api::findCondition(pass.previous_conditions, cond::kExposureReady);
@@ -68,76 +67,75 @@ StepResult Reconciler::exposeByTunnel(Pass& pass) {
                        !pass.status.tunnel_id.empty() && tunnelIdOf(token_secret.get()) == pass.status.tunnel_id;
   if (settled) {
     // Cloudflare was set up for this generation: keep the cluster side right without calling it.
-    StepResult applied = applyAll(cloudflaredChildren(pass.org, config, tokenHash(*token_secret)), "cloudflared");
-    if (!applied.ok) return applied;
-    return StepResult::success("TunnelReady", "tunnel " + pass.status.tunnel_id + " routes " +
+    StepResult applied = writer_.applyAll(cloudflaredChildren(pass.org, config, tokenHash(*token_secret)), "cloudflared");
+    if (!applied.succeeded()) return applied;
+    return StepResult::ok("TunnelReady", "tunnel " + pass.status.tunnel_id + " routes " +
                                                   webhookHost(pass.org, config) + " to the listener");
   }
   auto cloudflare = cloudflareClient(pass.stop);
-  if (!cloudflare) return StepResult::failure("CloudflareNotConfigured", cloudflare.error().message, false);
+  if (!cloudflare) return StepResult::failed("CloudflareNotConfigured", cloudflare.error().message, Retryable::kNo);
   auto& api = **cloudflare;
   const std::string host = webhookHost(pass.org, config);
   auto tunnel = api.ensureTunnel(tunnelName(pass.org));
-  if (!tunnel) return StepResult::failure("CloudflareError", tunnel.error().message, true);
+  if (!tunnel) return StepResult::failed("CloudflareError", tunnel.error().message, Retryable::kYes);
   const std::string id = tunnel->tunnel.id;
   pass.status.tunnel_id = id;
   if (auto configured = api.ensureTunnelConfiguration(id, {{.hostname = host, .service = listenerService(pass.status.ns)}});
       !configured) {
-    return StepResult::failure("CloudflareError", configured.error().message, true);
+    return StepResult::failed("CloudflareError", configured.error().message, Retryable::kYes);
   }
   if (auto dns = api.ensureCname(host, id + ".cfargotunnel.com", dnsOwnerComment(pass.org)); !dns) {
-    return StepResult::failure("CloudflareError", dns.error().message, true);
+    return StepResult::failed("CloudflareError", dns.error().message, Retryable::kYes);
   }
   auto token = api.tunnelToken(id);
-  if (!token) return StepResult::failure("CloudflareError", token.error().message, true);
+  if (!token) return StepResult::failed("CloudflareError", token.error().message, Retryable::kYes);
   const Json secret = cloudflaredTokenSecret(pass.org, *token, id);
-  auto stored = applier_.apply(res::kSecrets, secret, token_secret.get());
-  if (!stored) return StepResult::failure("ApplyFailed", "tunnel token Secret: " + stored.error().message, true);
+  auto stored = writer_.applier().apply(res::kSecrets, secret, token_secret.get());
+  if (!stored) return StepResult::failed("ApplyFailed", "tunnel token Secret: " + stored.error().message, Retryable::kYes);
   if (tunnel->created) {
     deps_.events.normal(kube::runtime::ObjectReference::of(*pass.live), "TunnelCreated", "Reconcile",
                         "Cloudflare tunnel " + tunnelName(pass.org) + " created for " + host);
   }
-  StepResult applied = applyAll(cloudflaredChildren(pass.org, config, tokenHash(secret)), "cloudflared");
-  if (!applied.ok) return applied;
-  return StepResult::success("TunnelReady", "tunnel " + id + " routes " + host + " to the listener");
+  StepResult applied = writer_.applyAll(cloudflaredChildren(pass.org, config, tokenHash(secret)), "cloudflared");
+  if (!applied.succeeded()) return applied;
+  return StepResult::ok("TunnelReady", "tunnel " + id + " routes " + host + " to the listener");
 }
 
 // Removes what another exposure mode left behind (or everything, for kNone during deletion).
 StepResult Reconciler::removeOtherExposures(Pass& pass, api::ExposureMode keep) {
   const std::string& ns = pass.status.ns.empty() ? api::organizationNamespace(pass.org.metadata.name) : pass.status.ns;
   if (keep != api::ExposureMode::kIngress && deps_.children.get(res::kIngresses, ns, kEventListenerName)) {
-    if (auto removed = removeIfPresent(res::kIngresses, ns, std::string(kEventListenerName)); !removed) {
-      return StepResult::failure("CleanupFailed", "removing the Ingress: " + removed.error().message, true);
+    if (auto removed = writer_.removeIfPresent(res::kIngresses, ns, std::string(kEventListenerName)); !removed) {
+      return StepResult::failed("CleanupFailed", "removing the Ingress: " + removed.error().message, Retryable::kYes);
     }
   }
-  if (keep == api::ExposureMode::kCloudflareTunnel) return StepResult::success("Kept", "");
+  if (keep == api::ExposureMode::kCloudflareTunnel) return StepResult::ok("Kept", "");
   const auto token_secret = deps_.children.get(res::kSecrets, ns, kCloudflaredTokenSecret);
   if (pass.status.tunnel_id.empty()) pass.status.tunnel_id = tunnelIdOf(token_secret.get());
   const bool has_cluster_side = token_secret || deps_.children.get(res::kDeployments, ns, kCloudflaredName);
-  if (pass.status.tunnel_id.empty() && !has_cluster_side) return StepResult::success("Kept", "");
+  if (pass.status.tunnel_id.empty() && !has_cluster_side) return StepResult::ok("Kept", "");
   // cloudflared first, so that its connections end before the tunnel is deleted.
-  if (auto removed = removeIfPresent(res::kDeployments, ns, std::string(kCloudflaredName)); !removed) {
-    return StepResult::failure("CleanupFailed", "removing cloudflared: " + removed.error().message, true);
+  if (auto removed = writer_.removeIfPresent(res::kDeployments, ns, std::string(kCloudflaredName)); !removed) {
+    return StepResult::failed("CleanupFailed", "removing cloudflared: " + removed.error().message, Retryable::kYes);
   }
   if (!pass.status.tunnel_id.empty()) {
     auto cloudflare = cloudflareClient(pass.stop);
     if (!cloudflare) {
-      return StepResult::failure("CloudflareNotConfigured",
-                                 "tunnel " + pass.status.tunnel_id + " must be deleted but " + cloudflare.error().message,
-                                 true);
+      return StepResult::failed("CloudflareNotConfigured",
+                                 "tunnel " + pass.status.tunnel_id + " must be deleted but " + cloudflare.error().message, Retryable::kYes);
     }
     if (auto deleted = deleteTunnel(pass, **cloudflare); !deleted) {
-      return StepResult::failure("CloudflareError", deleted.error().message, true);
+      return StepResult::failed("CloudflareError", deleted.error().message, Retryable::kYes);
     }
   }
   for (const auto& [type, name] : {std::pair{res::kConfigMaps, std::string(kCloudflaredName)},
                                    std::pair{res::kSecrets, std::string(kCloudflaredTokenSecret)}}) {
-    if (auto removed = removeIfPresent(type, ns, name); !removed) {
-      return StepResult::failure("CleanupFailed", "removing " + name + ": " + removed.error().message, true);
+    if (auto removed = writer_.removeIfPresent(type, ns, name); !removed) {
+      return StepResult::failed("CleanupFailed", "removing " + name + ": " + removed.error().message, Retryable::kYes);
     }
   }
   pass.status.tunnel_id.clear();
-  return StepResult::success("Removed", "");
+  return StepResult::ok("Removed", "");
 }
 
 kube::Result<void> Reconciler::deleteTunnel(Pass& pass, cloudflare::Client& cloudflare) {

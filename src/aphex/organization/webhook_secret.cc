@@ -57,16 +57,16 @@ StepResult Reconciler::ensureWebhookSecret(Pass& pass) {
     if (fetched) {
       current = std::move(*fetched);
     } else if (!fetched.error().isNotFound()) {
-      return StepResult::failure("SecretUnreadable", "reading the webhook secret: " + fetched.error().message, true);
+      return StepResult::failed("SecretUnreadable", "reading the webhook secret: " + fetched.error().message, Retryable::kYes);
     }
   }
   const bool generate = needs_new_value(current);
   const std::string value = generate ? randomHex(kWebhookSecretBytes) : secretValue(current);
-  auto applied = applier_.apply(resources::kSecrets, webhookSecret(pass.org, value, requested),
+  auto applied = writer_.applier().apply(resources::kSecrets, webhookSecret(pass.org, value, requested),
                                 current.is_null() ? nullptr : &current);
-  if (!applied) return StepResult::failure("ApplyFailed", "webhook secret: " + applied.error().message, true);
+  if (!applied) return StepResult::failed("ApplyFailed", "webhook secret: " + applied.error().message, Retryable::kYes);
   if (generate) recordNewSecret(pass, !current.is_null());
-  return StepResult::success("SecretReady", "webhook secret present");
+  return StepResult::ok("SecretReady", "webhook secret present");
 }
 
 }  // namespace aphex::organization

@@ -10,16 +10,12 @@ namespace aphex::repobinding {
 namespace {
 
 using kube::Json;
-using kube::runtime::Done;
-using kube::runtime::Outcome;
-using kube::runtime::RequeueAfter;
-using kube::runtime::Retry;
 namespace res = aphex::resources;
 namespace rb_res = aphex::repobinding::resources;
-namespace cond = api::repo_binding_condition;
 
-// How often a pass that waits for something to go looks again (its watch may also wake it).
-constexpr auto kWaitInterval = std::chrono::seconds(5);
+StepResult retryable(std::string message) {
+  return StepResult::failed("CleanupFailed", std::move(message), Retryable::kYes);
+}
 
 const kube::ResourceType kApplications{
     .group = "argoproj.io", .version = "v1alpha1", .plural = "applications", .namespaced = true};
@@ -41,43 +37,18 @@ std::vector<Child> madeObjects(const api::RepoBinding& binding, const Controller
 
 }  // namespace
 
-Outcome Reconciler::finalize(Pass& pass) {
-  if (!pass.binding.metadata.hasFinalizer(kFinalizer)) return Done{};
-  pass.status.phase = api::Phase::kTerminating;
-  if (auto ended = markTerminating(pass)) return *ended;
-  if (auto ended = deleteApplications(pass)) return *ended;
-  if (auto ended = deleteChildren(pass)) return *ended;
-  if (auto ended = deleteOrReleaseNamespace(pass)) return *ended;
-  if (auto removed = writer_.removeFinalizer(api::kRepoBindings, *pass.live); !removed) {
-    return Retry{removed.error().message};
-  }
-  deps_.logger.info("repository binding cleaned up", {{"repobinding", pass.key()}});
-  return Done{};
-}
-
-// Says so at once: Ready turns False, which takes the namespace off the Organization's
-// EventListener before anything is deleted, so no push starts a run halfway through.
-std::optional<Outcome> Reconciler::markTerminating(Pass& pass) {
-  if (pass.binding.status.phase == api::Phase::kTerminating) return std::nullopt;
-  pass.set(cond::kReady, StepResult::failure("Deleting", "cleaning up before the RepoBinding goes", false));
-  if (auto written = writer_.applier().applyStatus(api::kRepoBindings, api::toJson(pass.status), *pass.live); !written) {
-    return Retry{"writing status: " + written.error().message};
-  }
-  return std::nullopt;
-}
-
 // The team's Argo CD Applications: every one in the pipeline namespace, the only namespace the
 // pipeline's AppProject takes Applications from (none there can outlive the project). Labels are
 // not asked: anyone may set them. Argo CD's own finalizer prunes what they deployed; the binding
 // waits for that before the AppProject goes, since Argo CD cannot process an Application whose
 // project is gone.
-std::optional<Outcome> Reconciler::deleteApplications(Pass& pass) {
+std::optional<StepResult> Reconciler::deleteApplications(Pass& pass) {
   const auto ns = deps_.children.get(res::kNamespaces, "", pass.binding.spec.pipeline_name);
   if (!ns || !ownedByThisBinding(pass, ns.get())) return std::nullopt;  // not its namespace: not its Applications
-  auto listed = deps_.client.list(kApplications, pass.binding.spec.pipeline_name);
+  auto listed = deps_.client.list(kApplications, pass.binding.spec.pipeline_name, {}, pass.stop);
   if (!listed) {
     if (listed.error().isNotFound()) return std::nullopt;  // Argo CD is not installed: nothing to delete
-    return Retry{"listing Argo CD Applications: " + listed.error().message};
+    return retryable("listing Argo CD Applications: " + listed.error().message);
   }
   const Json& items = listed.value()["items"];
   if (items.empty()) return std::nullopt;
@@ -86,27 +57,26 @@ std::optional<Outcome> Reconciler::deleteApplications(Pass& pass) {
     if (metadata.contains("deletionTimestamp")) continue;
     if (auto removed = writer_.removeIfPresent(kApplications, metadata.value("namespace", ""), metadata.value("name", ""));
         !removed) {
-      return Retry{"deleting Argo CD Application: " + removed.error().message};
+      return retryable("deleting Argo CD Application: " + removed.error().message);
     }
   }
-  pass.set(cond::kReady, StepResult::failure("DeletingApplications",
-                                             "waiting for " + std::to_string(items.size()) +
-                                                 " Argo CD Application(s) of the pipeline to go",
-                                             false));
-  return writeStatus(pass, RequeueAfter{kWaitInterval});
+  return StepResult::waiting("DeletingApplications",
+                             "waiting for " + std::to_string(items.size()) +
+                                 " Argo CD Application(s) of the pipeline to go",
+                             kWaitInterval);
 }
 
 // Every object the binding made, except the namespace — and only those that carry its
 // annotation: an object of the same name that another binding, the platform or a tenant made is
 // never deleted.
-std::optional<Outcome> Reconciler::deleteChildren(Pass& pass) {
+std::optional<StepResult> Reconciler::deleteChildren(Pass& pass) {
   const Ownership owner = ownership(pass.binding);
   for (const auto& child : madeObjects(pass.binding, deps_.config)) {
     const auto& metadata = child.object["metadata"];
     const std::string ns = metadata.value("namespace", "");
     const std::string name = metadata.value("name", "");
     if (auto removed = writer_.removeIfOwned(child.type, ns, name, owner); !removed) {
-      return Retry{"deleting " + child.type.plural + " " + ns + "/" + name + ": " + removed.error().message};
+      return retryable("deleting " + child.type.plural + " " + ns + "/" + name + ": " + removed.error().message);
     }
   }
   return std::nullopt;
@@ -116,7 +86,7 @@ std::optional<Outcome> Reconciler::deleteChildren(Pass& pass) {
 // binding of the same name created right after never meets a terminating namespace. Retain: the
 // namespace is released — its Pod Security labels stay, Aphex's labels go (so nothing labelled for
 // the organization is left), and it is annotated for adoption.
-std::optional<Outcome> Reconciler::deleteOrReleaseNamespace(Pass& pass) {
+std::optional<StepResult> Reconciler::deleteOrReleaseNamespace(Pass& pass) {
   const std::string& ns = pass.binding.spec.pipeline_name;
   const auto cached = deps_.children.get(res::kNamespaces, "", ns);
   if (cached && !ownedByThisBinding(pass, cached.get())) return std::nullopt;
@@ -130,23 +100,23 @@ std::optional<Outcome> Reconciler::deleteOrReleaseNamespace(Pass& pass) {
                       {std::string(kPipelineLabel), nullptr}}},
           {"annotations", {{std::string(kRepoBindingAnnotation), nullptr}, {std::string(kAppliedHashAnnotation), nullptr},
                            {std::string(kRetainedAnnotation), pass.binding.spec.aphex_org + "/" + ns}}}}}};
-    if (auto patched = deps_.client.mergePatch(res::kNamespaces, "", ns, released, {.field_manager = std::string(kFieldManager)});
+    if (auto patched = deps_.client.mergePatch(res::kNamespaces, "", ns, released,
+                                               {.field_manager = std::string(kFieldManager)}, pass.stop);
         !patched && !patched.error().isNotFound()) {
-      return Retry{"releasing namespace " + ns + ": " + patched.error().message};
+      return retryable("releasing namespace " + ns + ": " + patched.error().message);
     }
     return std::nullopt;
   }
-  auto current = deps_.client.get(res::kNamespaces, "", ns);
+  auto current = deps_.client.get(res::kNamespaces, "", ns, pass.stop);
   if (!current) {
     if (current.error().isNotFound()) return std::nullopt;
-    return Retry{"reading namespace " + ns + ": " + current.error().message};
+    return retryable("reading namespace " + ns + ": " + current.error().message);
   }
   if (!ownedByThisBinding(pass, &current.value())) return std::nullopt;
   if (auto removed = writer_.removeIfPresent(res::kNamespaces, "", ns); !removed) {
-    return Retry{"deleting namespace " + ns + ": " + removed.error().message};
+    return retryable("deleting namespace " + ns + ": " + removed.error().message);
   }
-  pass.set(cond::kReady, StepResult::failure("DeletingNamespace", "waiting for namespace " + ns + " to go", false));
-  return writeStatus(pass, RequeueAfter{kWaitInterval});
+  return StepResult::waiting("DeletingNamespace", "waiting for namespace " + ns + " to go", kWaitInterval);
 }
 
 bool Reconciler::ownedByThisBinding(const Pass& pass, const Json* object) const {

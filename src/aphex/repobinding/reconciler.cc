@@ -11,8 +11,6 @@ namespace {
 using kube::Json;
 using kube::runtime::Done;
 using kube::runtime::Outcome;
-using kube::runtime::Retry;
-using kube::runtime::Terminal;
 namespace res = aphex::resources;
 namespace cond = api::repo_binding_condition;
 
@@ -26,18 +24,32 @@ constexpr std::string_view kAbsent = "Absent";
 
 }  // namespace
 
-Reconciler::Reconciler(ReconcilerDeps deps) : deps_(std::move(deps)), writer_(deps_.client, deps_.children) {}
+Reconciler::Reconciler(ReconcilerDeps deps)
+    : deps_(std::move(deps)),
+      writer_(deps_.client, deps_.children),
+      runner_({.objects = deps_.repo_bindings,
+               .writer = writer_,
+               .clock = deps_.clock,
+               .events = deps_.events,
+               .logger = deps_.logger},
+              kind()) {}
 
-std::vector<kube::runtime::Request> Reconciler::bindingsOf(const Json& organization) const {
-  const std::string name = organization.value("metadata", Json::object()).value("name", "");
-  std::vector<kube::runtime::Request> requests;
-  for (const auto& binding : deps_.repo_bindings.store().list()) {
-    const auto spec = binding->find("spec");
-    if (spec == binding->end() || !spec->is_object() || spec->value("aphexOrg", "") != name) continue;
-    const auto& metadata = (*binding)["metadata"];
-    requests.push_back({.ns = metadata.value("namespace", ""), .name = metadata.value("name", "")});
-  }
-  return requests;
+PassKind<Reconciler::Pass> Reconciler::kind() {
+  return {.type = api::kRepoBindings,
+          .name = "repobinding",
+          .finalizer = kFinalizer,
+          .provision = [this](Pass& pass) { provision(pass); },
+          .ready_message =
+              [](const Pass& pass) {
+                const auto& spec = pass.binding.spec;
+                return "repository " + api::repositoryFullName(spec) + " runs pipeline " + spec.pipeline_name +
+                       " on pushes to " + spec.branch;
+              },
+          .cleanup = {{"Argo CD Applications", [this](Pass& pass) { return deleteApplications(pass); }},
+                      {"children", [this](Pass& pass) { return deleteChildren(pass); }},
+                      {"namespace", [this](Pass& pass) { return deleteOrReleaseNamespace(pass); }}},
+          .complete_status = {},
+          .idle = Done{}};
 }
 
 std::vector<kube::runtime::Request> Reconciler::bindingOfChild(const Json& child) {
@@ -47,25 +59,11 @@ std::vector<kube::runtime::Request> Reconciler::bindingOfChild(const Json& child
   return {{.ns = key.substr(0, slash), .name = key.substr(slash + 1)}};
 }
 
-std::vector<kube::runtime::Request> Reconciler::allBindings() const {
-  return kube::runtime::requestsFor(deps_.repo_bindings.store().list());
+Outcome Reconciler::reconcile(const kube::runtime::Request& request, std::stop_token stop) {
+  return runner_.run(request, std::move(stop));
 }
 
-Outcome Reconciler::reconcile(const kube::runtime::Request& request, std::stop_token) {
-  const auto live = deps_.repo_bindings.store().get(request.key());
-  if (!live) return Done{};  // deleted, and the finalizer already done
-  auto binding = api::RepoBinding::fromJson(*live);
-  if (!binding) {
-    // The API server's schema makes this unreachable for valid CRDs; never crash on it anyway.
-    deps_.logger.error("cannot read RepoBinding", {{"repobinding", request.key()}, {"error", binding.error().message}});
-    return Terminal{binding.error().message};
-  }
-  Pass pass(live, std::move(*binding), deps_.clock.wallNow());
-  if (pass.binding.metadata.deleting()) return finalize(pass);
-  return provision(pass);
-}
-
-Outcome Reconciler::provision(Pass& pass) {
+void Reconciler::provision(Pass& pass) {
   const api::RepoBinding& binding = pass.binding;
   pass.status.github_webhook_settings_url = githubWebhookSettingsUrl(binding);
   // pipelineSpec is checked by its own step below: a bad one fails PipelineReady only.
@@ -75,31 +73,23 @@ Outcome Reconciler::provision(Pass& pass) {
   }
   if (!errors.empty()) {
     const std::string reason = errors.front().path == "metadata.namespace" ? "WrongNamespace" : "InvalidSpec";
-    pass.set(cond::kReady, StepResult::failure(reason, api::describe(errors), false));
-    pass.status.phase = api::Phase::kFailed;
-    return writeStatus(pass, Terminal{api::describe(errors)});
+    return pass.stopAt(StepResult::failed(reason, api::describe(errors), Retryable::kNo));
   }
   pass.status.pipeline_namespace = binding.spec.pipeline_name;
-  if (!organizationAllows(pass)) {
-    pass.status.phase = api::Phase::kPending;
-    return writeStatus(pass, Done{});  // the Organization's watch wakes this binding
-  }
+  if (!organizationAllows(pass)) return;  // the Organization's watch wakes this binding
   // Whose the namespace is comes before the finalizer: a binding that may not have it never holds
   // a finalizer, so deleting it cannot touch what belongs to someone else.
   const auto cached_namespace = deps_.children.get(res::kNamespaces, "", binding.spec.pipeline_name);
   const StepResult claim = namespaceOwnership(pass, cached_namespace.get());
-  if (!claim.ok) return namespaceFailed(pass, claim);
-  if (!binding.metadata.hasFinalizer(kFinalizer)) {
-    if (auto added = writer_.addFinalizer(api::kRepoBindings, *pass.live); !added) return Retry{added.error().message};
-  }
+  if (!claim.succeeded()) return namespaceFailed(pass, claim);
+  if (!runner_.ensureFinalizer(pass)) return;
   const StepResult ns = applyNamespace(pass, cached_namespace.get(), claim);
-  if (!pass.set(cond::kNamespaceReady, ns)) return namespaceFailed(pass, ns);  // nothing else can exist without it
+  if (!ns.succeeded()) return namespaceFailed(pass, ns);  // nothing else can exist without it
+  pass.set(cond::kNamespaceReady, ns);
   applyChildren(pass);
   const auto& org_status = pass.organization->status;
   pass.status.webhook_url = org_status.webhook_url;
   pass.status.webhook_secret_ref = org_status.webhook_secret_ref;
-  return writeStatus(pass, pass.outcome("repository " + api::repositoryFullName(binding.spec) + " runs pipeline " +
-                                        binding.spec.pipeline_name + " on pushes to " + binding.spec.branch));
 }
 
 // Every group after the namespace, each reported by its condition. pipelineSpec is parsed here,
@@ -108,7 +98,7 @@ void Reconciler::applyChildren(Pass& pass) {
   const api::RepoBinding& binding = pass.binding;
   const Ownership owner = ownership(binding);
   pass.pipeline = api::parsePipelineSpec(binding.spec.pipeline_spec);
-  const std::vector<ApiServerEndpoint> api_servers = apiServerEndpoints(deps_.api_server_endpoints.store().list());
+  const std::vector<ApiServerEndpoint> api_servers = apiServerEndpoints(deps_.api_server_endpoints.list());
   pass.set(cond::kPipelineReady, applyPipeline(pass, owner));
   pass.set(cond::kAccessReady, writer_.applyOwned(accessChildren(binding), "pipeline-runner access", owner));
   pass.set(cond::kGuardrailsReady, writer_.applyOwned(guardrailChildren(binding, deps_.config, api_servers),
@@ -119,11 +109,9 @@ void Reconciler::applyChildren(Pass& pass) {
   pass.set(cond::kTriggerReady, writer_.applyOwned(triggerChildren(binding, source_workspace), "Trigger", owner));
 }
 
-Outcome Reconciler::namespaceFailed(Pass& pass, const StepResult& failure) {
+void Reconciler::namespaceFailed(Pass& pass, const StepResult& failure) {
   pass.set(cond::kNamespaceReady, failure);
-  pass.set(cond::kReady, StepResult::failure("NamespaceNotReady", failure.message, false));
-  pass.status.phase = failure.retry ? api::Phase::kProvisioning : api::Phase::kFailed;
-  return writeStatus(pass, failure.retry ? Outcome{Retry{failure.message}} : Outcome{Terminal{failure.message}});
+  pass.stopAt(failure, "NamespaceNotReady");
 }
 
 Ownership Reconciler::ownership(const api::RepoBinding& binding) {
@@ -137,9 +125,9 @@ Ownership Reconciler::ownership(const api::RepoBinding& binding) {
 bool Reconciler::organizationAllows(Pass& pass) {
   const std::string& org_name = pass.binding.spec.aphex_org;
   const std::string where = "Organization " + org_name + " in " + deps_.config.platform_namespace;
-  const auto live = deps_.organizations.store().get(kube::runtime::objectKey(deps_.config.platform_namespace, org_name));
+  const auto live = deps_.organizations.get(kube::runtime::objectKey(deps_.config.platform_namespace, org_name));
   auto wait = [&](std::string reason, std::string message) {
-    pass.set(cond::kReady, StepResult::failure(std::move(reason), std::move(message), false));
+    pass.stopAt(StepResult::waiting(std::move(reason), std::move(message)));
     return false;
   };
   if (!live) return wait("OrganizationNotFound", where + " does not exist; the binding waits for it");
@@ -162,14 +150,13 @@ StepResult Reconciler::applyNamespace(Pass& pass, const Json* cached, const Step
   const api::PodSecurityLevel level =
       pass.organization->spec.pipeline_pod_security.value_or(api::PodSecurityLevel::kRestricted);
   Json desired = namespaceObject(pass.binding, api::toString(level));
-  auto written = claim.reason == kAbsent ? writer_.applier().create(res::kNamespaces, std::move(desired))
+  auto written = claim.reason() == kAbsent ? writer_.applier().create(res::kNamespaces, std::move(desired))
                                          : writer_.applier().apply(res::kNamespaces, std::move(desired), cached);
   if (!written && written.error().isAlreadyExists()) {
-    return StepResult::failure("NamespaceAppeared", "namespace " + ns + " appeared meanwhile; looking at whose it is",
-                               true);
+    return StepResult::failed("NamespaceAppeared", "namespace " + ns + " appeared meanwhile; looking at whose it is", Retryable::kYes);
   }
-  if (!written) return StepResult::failure("ApplyFailed", "namespace " + ns + ": " + written.error().message, true);
-  return StepResult::success("Applied", "namespace " + ns + " is ready (Pod Security " +
+  if (!written) return StepResult::failed("ApplyFailed", "namespace " + ns + ": " + written.error().message, Retryable::kYes);
+  return StepResult::ok("Applied", "namespace " + ns + " is ready (Pod Security " +
                                             std::string(api::toString(level)) + " enforced)");
 }
 
@@ -184,54 +171,35 @@ StepResult Reconciler::namespaceOwnership(const Pass& pass, const Json* cached) 
     live = *cached;
   } else {
     // Not in the cache, which holds only what Aphex made: ask whether it exists at all.
-    auto fetched = deps_.client.get(res::kNamespaces, "", ns);
-    if (!fetched && fetched.error().isNotFound()) return StepResult::success(std::string(kAbsent), "");
-    if (!fetched) return StepResult::failure("ReadFailed", "namespace " + ns + ": " + fetched.error().message, true);
+    auto fetched = deps_.client.get(res::kNamespaces, "", ns, pass.stop);
+    if (!fetched && fetched.error().isNotFound()) return StepResult::ok(std::string(kAbsent), "");
+    if (!fetched) return StepResult::failed("ReadFailed", "namespace " + ns + ": " + fetched.error().message, Retryable::kYes);
     live = std::move(fetched).value();
   }
   if (live["metadata"].contains("deletionTimestamp")) {
-    return StepResult::failure("NamespaceTerminating", "namespace " + ns + " is still being deleted; waiting for it to go",
-                               true);
+    return StepResult::waiting("NamespaceTerminating", "namespace " + ns + " is still being deleted; waiting for it to go",
+                               kWaitInterval);
   }
   const std::string owner = ChildWriter::annotationOf(live, kRepoBindingAnnotation);
-  if (cached != nullptr && (owner.empty() || owner == mine)) return StepResult::success("Owned", "");
+  if (cached != nullptr && (owner.empty() || owner == mine)) return StepResult::ok("Owned", "");
   if (cached != nullptr) {
-    return StepResult::failure("NamespaceConflict", "namespace " + ns + " belongs to RepoBinding " + owner +
-                                                        "; choose another spec.pipelineName", false);
+    return StepResult::failed("NamespaceConflict", "namespace " + ns + " belongs to RepoBinding " + owner +
+                                                        "; choose another spec.pipelineName", Retryable::kNo);
   }
   if (ChildWriter::annotationOf(live, kRetainedAnnotation) == pass.binding.spec.aphex_org + "/" + ns) {
-    return StepResult::success("Adopted", "");
+    return StepResult::ok("Adopted", "");
   }
-  return StepResult::failure("NamespaceConflict", "namespace " + ns + " already exists and was not made by Aphex for "
+  return StepResult::failed("NamespaceConflict", "namespace " + ns + " already exists and was not made by Aphex for "
                                                   "organization " + pass.binding.spec.aphex_org +
-                                                  "; choose another spec.pipelineName", false);
+                                                  "; choose another spec.pipelineName", Retryable::kNo);
 }
 
 StepResult Reconciler::applyPipeline(Pass& pass, const Ownership& owner) {
   const kube::Result<Json>& parsed = *pass.pipeline;
-  if (!parsed) return StepResult::failure("InvalidPipelineSpec", "spec." + parsed.error().message, false);
+  if (!parsed) return StepResult::failed("InvalidPipelineSpec", "spec." + parsed.error().message, Retryable::kNo);
   StepResult applied = writer_.applyOwned(pipelineChildren(pass.binding, *parsed), "Pipeline", owner);
-  if (!applied.ok) return applied;
-  return StepResult::success("Applied", "Pipeline " + pass.binding.spec.pipeline_name + " is in place");
-}
-
-Outcome Reconciler::writeStatus(Pass& pass, Outcome outcome) {
-  pass.status.observed_generation = pass.binding.metadata.generation;
-  if (!pass.status.phase) {
-    pass.status.phase = pass.allReady()            ? api::Phase::kReady
-                        : pass.permanent_failure ? api::Phase::kFailed
-                                                 : api::Phase::kProvisioning;
-  }
-  auto written = writer_.applier().applyStatus(api::kRepoBindings, api::toJson(pass.status), *pass.live);
-  if (!written) {
-    if (written.error().isNotFound()) return Done{};  // gone meanwhile
-    deps_.logger.warn("status write failed", {{"repobinding", pass.key()}, {"error", written.error().message}});
-    return Retry{"writing status: " + written.error().message};
-  }
-  if (written->written) {
-    recordTransitions(deps_.events, *pass.live, pass.previous_conditions, pass.status.conditions);
-  }
-  return outcome;
+  if (!applied.succeeded()) return applied;
+  return StepResult::ok("Applied", "Pipeline " + pass.binding.spec.pipeline_name + " is in place");
 }
 
 }  // namespace aphex::repobinding

@@ -451,7 +451,7 @@ TEST_F(AdmissionTest, AFloodOfForgedConfigMapsNeverReachesTheController) {
   aphex::ControllerConfig config;
   config.platform_namespace = platform.name();
   config.object_selector = aphex::testing::testRunSelector(run);
-  RunningController controller(config, aphex::ControllerOptions{}, controller_identity_);
+  RunningController controller(config, aphex::DomainControllerOptions{}, controller_identity_);
 
   constexpr int kConfigMaps = 50;
   constexpr size_t kPayload = 700 * 1000;

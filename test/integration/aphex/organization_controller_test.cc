@@ -51,7 +51,7 @@ class OrganizationControllerTest : public ::testing::Test {
     config_.ingress_class = "nginx";
   }
 
-  void start() { controller_ = std::make_unique<RunningController>(config_, aphex::ControllerOptions{}, identity_); }
+  void start() { controller_ = std::make_unique<RunningController>(config_, aphex::DomainControllerOptions{}, identity_); }
 
   void storeCloudflareToken() {
     const Json secret{{"apiVersion", "v1"}, {"kind", "Secret"},

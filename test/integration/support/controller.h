@@ -105,7 +105,7 @@ inline kube::ClientConfig controllerIdentity(kube::Client& admin) {
 // Aphex's controllers on a Manager, on a thread of their own, counting the writes they send.
 class RunningController {
  public:
-  RunningController(ControllerConfig config, ControllerOptions options, kube::ClientConfig identity)
+  RunningController(ControllerConfig config, DomainControllerOptions options, kube::ClientConfig identity)
       : config_(std::move(config)) {
     // Every line the controller logs is kept, so tests can check that no secret is among them.
     kube::runtime::setDefaultLogger(kube::runtime::Logger(

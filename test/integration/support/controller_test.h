@@ -31,7 +31,7 @@ class ControllerTest : public ::testing::Test {
     for (const auto& ns : pipelines_) (void)admin_->remove(kube::resources::kNamespaces, "", ns);
   }
 
-  void start() { controller_ = std::make_unique<RunningController>(config_, ControllerOptions{}, identity_); }
+  void start() { controller_ = std::make_unique<RunningController>(config_, DomainControllerOptions{}, identity_); }
 
   // `object` labelled for this test's controller alone.
   kube::Json mine(const kube::Json& object) const { return labelledForRun(object, run_); }

@@ -15,7 +15,7 @@
 
 namespace aphex {
 
-struct ControllerOptions {
+struct DomainControllerOptions {
   int organization_concurrency = 2;
   int repo_binding_concurrency = 4;
   int knowledge_base_concurrency = 1;
@@ -32,6 +32,6 @@ struct Controllers {
 
 // `config` and `events` must outlive the returned object and the Manager's run().
 std::unique_ptr<Controllers> addControllers(kube::runtime::Manager& manager, const ControllerConfig& config,
-                                            kube::runtime::EventRecorder& events, ControllerOptions options = {});
+                                            kube::runtime::EventRecorder& events, DomainControllerOptions options = {});
 
 }  // namespace aphex

@@ -17,7 +17,7 @@
 #include <string>
 #include <string_view>
 
-#include "kube/client.h"
+#include "kube/object_api.h"
 #include "kube/result.h"
 
 namespace kube::runtime {
@@ -42,7 +42,7 @@ struct Applied {
 
 class Applier {
  public:
-  Applier(Client& client, ApplierOptions options) : client_(client), options_(std::move(options)) {}
+  Applier(ObjectApi& client, ApplierOptions options) : client_(client), options_(std::move(options)) {}
 
   // Applies `desired` (apiVersion, kind, metadata.name[, namespace], and only the fields this
   // manager owns) unless `live` — the cached object, or nullptr when there is none — already
@@ -68,7 +68,7 @@ class Applier {
   // `desired` with the hash annotation added.
   Json withHash(Json desired) const;
 
-  Client& client_;
+  ObjectApi& client_;
   ApplierOptions options_;
 };
 

@@ -31,6 +31,7 @@
 #include "runtime/informer.h"
 #include "runtime/log.h"
 #include "runtime/metrics.h"
+#include "runtime/predicates.h"
 #include "runtime/workqueue.h"
 
 namespace kube::runtime {
@@ -62,7 +63,8 @@ using Reconciler = std::function<Outcome(const Request&, std::stop_token)>;
 using MapFunction = std::function<std::vector<Request>(const Json& object)>;
 
 // Applies a reconcile outcome to the key's place in the queue; returns the result label
-// controller-runtime's reconcile_total uses (success, requeue_after, error).
+// controller-runtime's reconcile_total uses (success, requeue_after, error; Terminal is an error
+// that is not retried, also counted in terminal_reconcile_errors_total).
 std::string_view applyOutcome(Workqueue& queue, const std::string& key, const Outcome& outcome);
 
 // One request per object (its namespace and name): every cached object of a kind, when something
@@ -83,12 +85,14 @@ class Controller {
  public:
   Controller(Clock& clock, ControllerOptions options, Reconciler reconciler);
 
-  // Every change to an object of the primary kind enqueues that object.
-  void watchPrimary(Informer& informer);
+  // Every change to an object of the primary kind enqueues that object (updates only when
+  // `predicate` passes, if one is given; adds and deletes always).
+  void watchPrimary(Informer& informer, Predicate predicate = {});
   // Changes to objects controlled by an owner of `owner_kind` enqueue the owner.
   void watchOwned(Informer& informer, std::string owner_kind);
-  // Changes to any object enqueue whatever `map` returns (by label, by name, ...).
-  void watchMapped(Informer& informer, MapFunction map);
+  // Changes to any object enqueue whatever `map` returns (by label, by name, ...); updates only
+  // when `predicate` passes, if one is given.
+  void watchMapped(Informer& informer, MapFunction map, Predicate predicate = {});
 
   void enqueue(const Request& request) { queue_.add(request.key()); }
   // Runs `concurrency` workers until `stop`; then stops handing out keys and waits for the

@@ -83,6 +83,8 @@ class Informer {
   Informer(Client& client, Clock& clock, InformerOptions options);
 
   void addHandler(EventHandler handler);
+  // Adds a custom index to the store (see Store::addIndex); before run().
+  void addIndex(const std::string& name, IndexFunction function) { store_.addIndex(name, std::move(function)); }
   // Blocks, keeping the store current, until `stop` is requested.
   void run(std::stop_token stop);
 

@@ -196,14 +196,18 @@ std::string_view reconcileResultLabel(ReconcileResult result);
 struct ControllerMetrics {
   explicit ControllerMetrics(MetricsRegistry& registry);
 
-  // Exports a controller's series before its first reconcile: every reconcile_total result and
-  // the error count at 0 (so rate() sees the first increment), its worker limit, 0 active workers.
+  // Exports every series of a controller before its first reconcile, as client-go does for its
+  // workqueue metrics: each reconcile_total result, the error, terminal-error and panic counts,
+  // the workqueue's depth, adds, retries and both durations at 0 (so rate() and alerts see the
+  // first increment), its worker limit, and 0 active workers.
   void initController(std::string_view controller, int max_workers);
 
   CounterFamily& reconcile_total;            // {controller, result}
   CounterFamily& reconcile_errors_total;     // {controller}
   // Reconciles that threw instead of returning an outcome; each also counts as an error.
   CounterFamily& reconcile_panics_total;     // {controller}
+  // Reconciles that ended Terminal (a failure retrying cannot fix); each also counts as an error.
+  CounterFamily& terminal_reconcile_errors_total;  // {controller}
   HistogramFamily& reconcile_time_seconds;   // {controller}
   GaugeFamily& max_concurrent_reconciles;    // {controller}
   GaugeFamily& active_workers;               // {controller}

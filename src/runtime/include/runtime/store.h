@@ -1,4 +1,6 @@
-// The informer's cache: the latest state of every watched object, with secondary indexes.
+// The informer's cache: the latest state of every watched object, with secondary indexes: by
+// namespace, label and owner uid always, and any custom index a controller adds (client-go's
+// Indexers), e.g. RepoBindings by spec.aphexOrg, so that a lookup never scans every object.
 //
 // Objects are immutable once stored (std::shared_ptr<const Json>): a reader keeps a consistent
 // object for as long as it holds the pointer, while the writer swaps in newer versions. Before an
@@ -32,6 +34,10 @@ std::string resourceVersionOf(const Json& object);
 using Transform = std::function<void(Json&)>;
 void dropManagedFields(Json& object);
 
+// The values under which an object is indexed (none, one or several); must not throw, and must
+// depend on the object alone.
+using IndexFunction = std::function<std::vector<std::string>(const Json& object)>;
+
 // What replace() changed, so the informer can tell its handlers.
 struct StoreDiff {
   std::vector<ObjectPtr> added;
@@ -47,7 +53,13 @@ class Store {
   std::vector<ObjectPtr> byLabel(const std::string& label, const std::string& value) const;
   // Objects with an ownerReference to this uid.
   std::vector<ObjectPtr> byOwner(const std::string& owner_uid) const;
+  // Objects that `index` (added by addIndex) files under `value`; empty for an unknown index.
+  std::vector<ObjectPtr> byIndex(const std::string& index, const std::string& value) const;
   std::size_t size() const;
+
+  // Adds a custom index (objects already stored are indexed at once). Adding a name twice
+  // replaces the earlier function.
+  void addIndex(const std::string& name, IndexFunction function);
 
   // Stores `object` and returns the version it replaced (null if new).
   ObjectPtr upsert(ObjectPtr object);
@@ -58,9 +70,14 @@ class Store {
 
  private:
   using KeySet = std::unordered_set<std::string>;
+  struct CustomIndex {
+    IndexFunction function;
+    std::unordered_map<std::string, KeySet> entries;
+  };
   std::unordered_map<std::string, KeySet>& indexMapLocked(int index);
   void indexLocked(const std::string& key, const Json& object);
   void unindexLocked(const std::string& key, const Json& object);
+  void indexCustomLocked(CustomIndex& index, const std::string& key, const Json& object);
   std::vector<ObjectPtr> lookupLocked(const std::unordered_map<std::string, KeySet>& index,
                                       const std::string& value) const;
 
@@ -69,6 +86,7 @@ class Store {
   std::unordered_map<std::string, KeySet> by_namespace_;         // guarded by mutex_
   std::unordered_map<std::string, KeySet> by_label_;             // "key=value"; guarded by mutex_
   std::unordered_map<std::string, KeySet> by_owner_;             // owner uid; guarded by mutex_
+  std::unordered_map<std::string, CustomIndex> custom_;          // by index name; guarded by mutex_
 };
 
 }  // namespace kube::runtime

@@ -1,6 +1,6 @@
-// Read access to the objects the controller made, through the informers that cache them (one per
-// kind, scoped to managed-by=aphex-controller), so that comparing desired with live costs no
-// request.
+// Read access to the objects the controller made, through the stores of the informers that cache
+// them (one per kind, scoped to managed-by=aphex-controller), so that comparing desired with live
+// costs no request.
 //
 // Thread safety: add() before use, from one thread; get() and list() from any thread.
 #pragma once
@@ -10,8 +10,8 @@
 #include <string_view>
 #include <vector>
 
-#include "kube/client.h"
-#include "runtime/informer.h"
+#include "kube/object_api.h"
+#include "runtime/store.h"
 
 namespace aphex {
 
@@ -23,7 +23,7 @@ struct Child {
 
 class ChildCache {
  public:
-  void add(const kube::ResourceType& type, const kube::runtime::Informer& informer);
+  void add(const kube::ResourceType& type, const kube::runtime::Store& store);
   // The cached object, or nullptr when it does not exist (or its kind is not cached).
   kube::runtime::ObjectPtr get(const kube::ResourceType& type, std::string_view ns, std::string_view name) const;
   // Every cached object of `type` whose label `label` has `value`.
@@ -32,7 +32,7 @@ class ChildCache {
 
  private:
   static std::string key(const kube::ResourceType& type) { return type.apiVersion() + "/" + type.plural; }
-  std::map<std::string, const kube::runtime::Informer*, std::less<>> informers_;
+  std::map<std::string, const kube::runtime::Store*, std::less<>> stores_;
 };
 
 }  // namespace aphex

@@ -1,7 +1,7 @@
 // Writes a controller's children: applies desired objects against their cached versions (zero
 // requests when nothing differs), deletes what must go, and manages the cleanup finalizer.
 //
-// Thread safety: as kube::Client and ChildCache; holds no per-object state.
+// Thread safety: as kube::ObjectApi and ChildCache; holds no per-object state.
 #pragma once
 
 #include <string>
@@ -9,7 +9,7 @@
 
 #include "aphex/common/child_cache.h"
 #include "aphex/common/step.h"
-#include "kube/client.h"
+#include "kube/object_api.h"
 #include "runtime/apply.h"
 #include "runtime/events.h"
 
@@ -25,7 +25,7 @@ struct Ownership {
 
 class ChildWriter {
  public:
-  ChildWriter(kube::Client& client, const ChildCache& children);
+  ChildWriter(kube::ObjectApi& client, const ChildCache& children);
 
   // Applies `children` in order and stops at the first failure, which names the object; a kind
   // whose CRD is not installed is reported as such.
@@ -59,7 +59,7 @@ class ChildWriter {
   // The live object: cached, else read from the server (isNotFound() when it does not exist).
   kube::Result<kube::runtime::ObjectPtr> live(const kube::ResourceType& type, const std::string& ns, const std::string& name) const;
 
-  kube::Client& client_;
+  kube::ObjectApi& client_;
   const ChildCache& children_;
   kube::runtime::Applier applier_;
 };

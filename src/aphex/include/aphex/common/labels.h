@@ -27,6 +27,9 @@ inline constexpr std::string_view kRetainedAnnotation = "aphex.io/retained-from"
 // The label selector every child informer uses: the controller caches only what it made.
 inline constexpr std::string_view kManagedSelector = "app.kubernetes.io/managed-by=aphex-controller";
 
+// The RepoBinding store's index by spec.aphexOrg: an Organization's bindings without a scan.
+inline constexpr std::string_view kBindingsByOrganization = "spec.aphexOrg";
+
 // managed-by and organization (and pipeline, when given).
 kube::Json standardLabels(std::string_view organization, std::string_view pipeline = {});
 

@@ -1,105 +1,192 @@
-// How one step of a reconcile pass ended, as the condition that reports it says, and what a pass
-// of any Aphex object records while it runs.
+// How one step of a reconcile pass ended, and what a pass of any Aphex object records while it
+// runs: the conditions it will write, the phase, and the outcome for the workqueue.
+//
+// A step ends in one of three states, a sum type rather than flags that could contradict each
+// other (the shape runtime/controller.h's Outcome has):
+//   Ok        the step's part is as it should be
+//   Waiting   something outside the pass must happen first (an Organization becoming Ready, a
+//             namespace finishing its deletion); a watch wakes the object, or a recheck does
+//   Failed    the step could not do its part; retryable (the API server refused, a conflict) or
+//             not (a bad spec, a name someone else holds: only a change to an object fixes it)
+// From every step of a pass follow, by one rule for every kind:
+//   outcome  Retry if a step failed retryably, else Terminal if one failed for good, else
+//            RequeueAfter(the soonest recheck) if one waits with a recheck, else Done
+//   phase    Failed if a step failed for good, else Provisioning if one failed retryably, else
+//            Pending if one waits, else Ready (Terminating while the object is being deleted)
+// so that a permanent failure counts as Terminal in the metrics, never as success.
 #pragma once
 
 #include <chrono>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "aphex/api/condition.h"
+#include "aphex/api/meta.h"
+#include "runtime/clock.h"
 #include "runtime/controller.h"
 #include "runtime/store.h"
 
 namespace aphex {
 
-struct StepResult {
-  bool ok = true;
+enum class Retryable { kNo, kYes };
+
+// How often a pass that waits for something to go looks again (its watch may also wake it).
+inline constexpr auto kWaitInterval = std::chrono::seconds(5);
+
+struct StepOk {
   std::string reason;
   std::string message;
-  bool retry = false;  // a transient failure: retry with backoff (else wait for a change)
-  static StepResult success(std::string reason, std::string message) {
-    return {.ok = true, .reason = std::move(reason), .message = std::move(message), .retry = false};
-  }
-  static StepResult failure(std::string reason, std::string message, bool retry) {
-    return {.ok = false, .reason = std::move(reason), .message = std::move(message), .retry = retry};
-  }
+};
+struct StepWaiting {
+  std::string reason;
+  std::string message;
+  std::optional<kube::runtime::Duration> recheck;  // none: a watch event wakes the object
+};
+struct StepFailed {
+  std::string reason;
+  std::string message;
+  Retryable retryable = Retryable::kYes;
 };
 
-// What one reconcile pass of `Object` (an API type with metadata, spec and status.conditions)
-// learns and decides: the status it will write and whether a step failed.
+class StepResult {
+ public:
+  using State = std::variant<StepOk, StepWaiting, StepFailed>;
+
+  static StepResult ok(std::string reason, std::string message) {
+    return StepResult(StepOk{std::move(reason), std::move(message)});
+  }
+  static StepResult waiting(std::string reason, std::string message,
+                            std::optional<kube::runtime::Duration> recheck = std::nullopt) {
+    return StepResult(StepWaiting{std::move(reason), std::move(message), recheck});
+  }
+  static StepResult failed(std::string reason, std::string message, Retryable retryable) {
+    return StepResult(StepFailed{std::move(reason), std::move(message), retryable});
+  }
+
+  bool succeeded() const { return std::holds_alternative<StepOk>(state_); }
+  bool retryable() const {
+    const auto* failed = std::get_if<StepFailed>(&state_);
+    return failed != nullptr && failed->retryable == Retryable::kYes;
+  }
+  const std::string& reason() const {
+    return std::visit([](const auto& state) -> const std::string& { return state.reason; }, state_);
+  }
+  const std::string& message() const {
+    return std::visit([](const auto& state) -> const std::string& { return state.message; }, state_);
+  }
+  const State& state() const { return state_; }
+
+ private:
+  explicit StepResult(State state) : state_(std::move(state)) {}
+  State state_;
+};
+
+// What one reconcile pass of `Object` (an API type with metadata, spec and status with
+// conditions, phase and observedGeneration) learns and decides.
 template <class Object>
 struct ReconcilePass {
   using Status = decltype(Object::status);
+  static constexpr std::string_view kReady = "Ready";
 
-  ReconcilePass(kube::runtime::ObjectPtr live_object, Object parsed, std::chrono::system_clock::time_point at)
+  ReconcilePass(kube::runtime::ObjectPtr live_object, Object parsed, kube::runtime::WallTime at, std::stop_token token)
       : live(std::move(live_object)),
         object(std::move(parsed)),
         status(object.status),
         previous_conditions(object.status.conditions),
-        now(at) {
+        now(at),
+        stop(std::move(token)) {
     status.phase.reset();  // decided anew by every pass
   }
 
-  // Records a step's condition; returns whether the step succeeded.
+  // Records a step's condition `type`; returns whether the step succeeded.
   bool set(std::string_view type, const StepResult& result) {
-    api::setCondition(status.conditions,
-                      {.type = std::string(type),
-                       .status = result.ok ? api::ConditionStatus::kTrue : api::ConditionStatus::kFalse,
-                       .reason = result.reason,
-                       .message = result.message,
-                       .last_transition_time = {},
-                       .observed_generation = object.metadata.generation},
-                      now);
-    if (!result.ok && type != kReady) {
-      failed = true;
-      if (result.retry) {
-        retry_reason = result.message;
-      } else {
-        permanent_failure = true;
-      }
-    }
-    return result.ok;
+    setCondition(type, result);
+    note(result);
+    if (!result.succeeded() && !first_problem) first_problem = std::string(type) + ": " + result.message();
+    return result.succeeded();
   }
 
-  bool allReady() const { return !failed; }
+  // The pass ends at a step that gates the rest (validation, the Organization, the namespace):
+  // Ready says why, with `ready_reason` (the result's own reason when empty).
+  void stopAt(const StepResult& result, std::string_view ready_reason = {}) {
+    note(result);
+    stopped = true;
+    setCondition(kReady, result, ready_reason.empty() ? result.reason() : std::string(ready_reason));
+  }
 
-  // Ready summarises the steps; the outcome retries when a step failed transiently, and otherwise
-  // waits for a change (a watch event) to try again.
-  kube::runtime::Outcome outcome(std::string ready_message) {
-    if (failed) {
-      set(kReady, StepResult::failure("NotReady", firstFailure(), false));
+  // Ready summarises the steps, unless stopAt() already said why the pass ended.
+  void summarise(std::string ready_message) {
+    if (stopped) return;
+    if (!problem()) {
+      setCondition(kReady, StepResult::ok("Ready", std::move(ready_message)));
     } else {
-      set(kReady, StepResult::success("Ready", std::move(ready_message)));
+      setCondition(kReady, StepResult::failed("NotReady", first_problem.value_or("not ready"), Retryable::kNo));
     }
-    if (retry_reason) return kube::runtime::Retry{*retry_reason};
-    return kube::runtime::Done{};
   }
 
-  std::string key() const { return object.metadata.ns + "/" + object.metadata.name; }
+  bool problem() const { return retry || terminal || waiting; }
 
-  static constexpr std::string_view kReady = "Ready";
+  // The outcome by the rule in the header's comment; `idle` when nothing is wrong (Done, or a
+  // periodic revalidation).
+  kube::runtime::Outcome outcome(kube::runtime::Outcome idle = kube::runtime::Done{}) const {
+    if (retry) return kube::runtime::Retry{*retry};
+    if (terminal) return kube::runtime::Terminal{*terminal};
+    if (recheck) return kube::runtime::RequeueAfter{*recheck};
+    if (waiting) return kube::runtime::Done{};  // a watch event wakes the object
+    return idle;
+  }
+
+  api::Phase phase() const {
+    if (object.metadata.deleting()) return api::Phase::kTerminating;
+    if (terminal) return api::Phase::kFailed;
+    if (retry) return api::Phase::kProvisioning;
+    if (waiting) return api::Phase::kPending;
+    return api::Phase::kReady;
+  }
+
+  std::string key() const { return kube::runtime::objectKey(object.metadata.ns, object.metadata.name); }
 
   kube::runtime::ObjectPtr live;
   Object object;
   Status status;
   std::vector<api::Condition> previous_conditions;
-  std::chrono::system_clock::time_point now;
-  bool failed = false;
-  bool permanent_failure = false;  // a step failed in a way only a change can fix
-  std::optional<std::string> retry_reason;
+  kube::runtime::WallTime now;
+  // The reconcile's stop token: long waits (Cloudflare) end when the controller stops.
+  std::stop_token stop;
 
  private:
-  std::string firstFailure() const {
-    for (const auto& condition : status.conditions) {
-      if (condition.type != kReady && condition.status != api::ConditionStatus::kTrue) {
-        return condition.type + ": " + condition.message;
-      }
-    }
-    return "not ready";
+  void setCondition(std::string_view type, const StepResult& result, std::string reason = {}) {
+    api::setCondition(status.conditions,
+                      {.type = std::string(type),
+                       .status = result.succeeded() ? api::ConditionStatus::kTrue : api::ConditionStatus::kFalse,
+                       .reason = reason.empty() ? result.reason() : std::move(reason),
+                       .message = result.message(),
+                       .last_transition_time = {},
+                       .observed_generation = object.metadata.generation},
+                      now);
   }
+
+  void note(const StepResult& result) {
+    if (const auto* failed = std::get_if<StepFailed>(&result.state())) {
+      auto& slot = failed->retryable == Retryable::kYes ? retry : terminal;
+      if (!slot) slot = failed->message;
+    } else if (const auto* wait = std::get_if<StepWaiting>(&result.state())) {
+      waiting = true;
+      if (wait->recheck && (!recheck || *wait->recheck < *recheck)) recheck = wait->recheck;
+    }
+  }
+
+  std::optional<std::string> retry;     // the first retryable failure's message
+  std::optional<std::string> terminal;  // the first permanent failure's message
+  bool waiting = false;
+  std::optional<kube::runtime::Duration> recheck;
+  std::optional<std::string> first_problem;  // "Condition: message"
+  bool stopped = false;
 };
 
 }  // namespace aphex

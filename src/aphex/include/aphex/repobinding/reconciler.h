@@ -33,26 +33,28 @@
 #include "aphex/api/repo_binding.h"
 #include "aphex/common/child_cache.h"
 #include "aphex/common/child_writer.h"
+#include "aphex/common/pass_runner.h"
 #include "aphex/common/step.h"
 #include "aphex/config.h"
 #include "aphex/repobinding/children.h"
-#include "kube/client.h"
+#include "kube/object_api.h"
 #include "runtime/clock.h"
 #include "runtime/controller.h"
 #include "runtime/events.h"
-#include "runtime/informer.h"
+#include "runtime/store.h"
 #include "runtime/log.h"
 
 namespace aphex::repobinding {
 
 struct ReconcilerDeps {
-  kube::Client& client;
+  kube::ObjectApi& client;
   kube::runtime::Clock& clock;
   const ControllerConfig& config;
-  const kube::runtime::Informer& repo_bindings;
-  const kube::runtime::Informer& organizations;
+  // Indexed by kBindingsByOrganization (common/labels.h).
+  const kube::runtime::Store& repo_bindings;
+  const kube::runtime::Store& organizations;
   // EndpointSlices of the `default/kubernetes` Service: where the API server listens.
-  const kube::runtime::Informer& api_server_endpoints;
+  const kube::runtime::Store& api_server_endpoints;
   const ChildCache& children;
   kube::runtime::EventRecorder& events;
   kube::runtime::Logger logger = kube::runtime::defaultLogger().named("repobinding");
@@ -64,38 +66,34 @@ class Reconciler {
 
   kube::runtime::Outcome reconcile(const kube::runtime::Request& request, std::stop_token stop);
 
-  // The RepoBindings of an Organization (spec.aphexOrg is its name).
-  std::vector<kube::runtime::Request> bindingsOf(const kube::Json& organization) const;
   // The RepoBinding that made `child`, from its aphex.io/repo-binding annotation.
   static std::vector<kube::runtime::Request> bindingOfChild(const kube::Json& child);
-  // Every RepoBinding (the API server's addresses changed: every NetworkPolicy follows).
-  std::vector<kube::runtime::Request> allBindings() const;
 
  private:
   struct Pass;
 
-  kube::runtime::Outcome provision(Pass& pass);
+  PassKind<Pass> kind();
+  void provision(Pass& pass);
   // Whether the Organization lets this binding proceed; on false, `pass` says why.
   bool organizationAllows(Pass& pass);
   StepResult namespaceOwnership(const Pass& pass, const kube::Json* cached);
   StepResult applyNamespace(Pass& pass, const kube::Json* cached, const StepResult& claim);
-  kube::runtime::Outcome namespaceFailed(Pass& pass, const StepResult& failure);
+  // NamespaceReady says why, and the pass ends: nothing else can exist without the namespace.
+  void namespaceFailed(Pass& pass, const StepResult& failure);
   void applyChildren(Pass& pass);
   StepResult applyPipeline(Pass& pass, const Ownership& owner);
   // The annotation every child of `binding` carries, naming it.
   static Ownership ownership(const api::RepoBinding& binding);
 
-  kube::runtime::Outcome finalize(Pass& pass);
-  std::optional<kube::runtime::Outcome> markTerminating(Pass& pass);
-  std::optional<kube::runtime::Outcome> deleteApplications(Pass& pass);
-  std::optional<kube::runtime::Outcome> deleteChildren(Pass& pass);
-  std::optional<kube::runtime::Outcome> deleteOrReleaseNamespace(Pass& pass);
+  // The steps of deleting a RepoBinding, in order (a result ends the pass there).
+  std::optional<StepResult> deleteApplications(Pass& pass);
+  std::optional<StepResult> deleteChildren(Pass& pass);
+  std::optional<StepResult> deleteOrReleaseNamespace(Pass& pass);
   bool ownedByThisBinding(const Pass& pass, const kube::Json* object) const;
-
-  kube::runtime::Outcome writeStatus(Pass& pass, kube::runtime::Outcome outcome);
 
   ReconcilerDeps deps_;
   ChildWriter writer_;
+  PassRunner<Pass> runner_;
 };
 
 }  // namespace aphex::repobinding
