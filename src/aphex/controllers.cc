@@ -42,9 +42,6 @@ void trimChild(kube::Json& object) {
   object.erase("status");
 }
 
-const kube::ResourceType kEndpointSlices{
-    .group = "discovery.k8s.io", .version = "v1", .plural = "endpointslices", .namespaced = true};
-
 template <class Reconciler>
 rt::Reconciler reconcileWith(Reconciler* reconciler) {
   return [reconciler](const rt::Request& request, std::stop_token stop) { return reconciler->reconcile(request, stop); };
@@ -122,7 +119,7 @@ std::unique_ptr<Controllers> addControllers(rt::Manager& manager, const Controll
   repo_bindings.addIndex(std::string(kBindingsByOrganization), organizationOfBinding);
   auto& knowledge_bases = manager.informer({.type = api::kKnowledgeBases, .label_selector = config.object_selector});
   auto& api_endpoints = manager.informer(
-      {.type = kEndpointSlices, .ns = "default", .label_selector = "kubernetes.io/service-name=kubernetes"});
+      {.type = res::kEndpointSlices, .ns = "default", .label_selector = "kubernetes.io/service-name=kubernetes"});
   std::vector<rt::Informer*> child_informers;
   for (const auto& kind : childKinds()) {
     auto& informer = manager.informer({.type = kind,

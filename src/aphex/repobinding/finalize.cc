@@ -17,9 +17,6 @@ StepResult retryable(std::string message) {
   return StepResult::failed("CleanupFailed", std::move(message), Retryable::kYes);
 }
 
-const kube::ResourceType kApplications{
-    .group = "argoproj.io", .version = "v1alpha1", .plural = "applications", .namespaced = true};
-
 // Where every object a binding makes lives, by name. Built from the same builders that make them,
 // so the two cannot disagree; no name depends on pipelineSpec, which is never parsed here, so a
 // binding whose pipelineSpec cannot be read can still be deleted.
@@ -45,7 +42,7 @@ std::vector<Child> madeObjects(const api::RepoBinding& binding, const Controller
 std::optional<StepResult> Reconciler::deleteApplications(Pass& pass) {
   const auto ns = deps_.children.get(res::kNamespaces, "", pass.binding.spec.pipeline_name);
   if (!ns || !ownedByThisBinding(pass, ns.get())) return std::nullopt;  // not its namespace: not its Applications
-  auto listed = deps_.client.list(kApplications, pass.binding.spec.pipeline_name, {}, pass.stop);
+  auto listed = deps_.client.list(res::kApplications, pass.binding.spec.pipeline_name, {}, pass.stop);
   if (!listed) {
     if (listed.error().isNotFound()) return std::nullopt;  // Argo CD is not installed: nothing to delete
     return retryable("listing Argo CD Applications: " + listed.error().message);
@@ -55,7 +52,7 @@ std::optional<StepResult> Reconciler::deleteApplications(Pass& pass) {
   for (const auto& application : items) {
     const auto& metadata = application["metadata"];
     if (metadata.contains("deletionTimestamp")) continue;
-    if (auto removed = writer_.removeIfPresent(kApplications, metadata.value("namespace", ""), metadata.value("name", ""));
+    if (auto removed = writer_.removeIfPresent(res::kApplications, metadata.value("namespace", ""), metadata.value("name", ""));
         !removed) {
       return retryable("deleting Argo CD Application: " + removed.error().message);
     }

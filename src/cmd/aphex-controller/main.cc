@@ -76,7 +76,8 @@ int run(const aphex::cmd::ControllerFlags& flags, std::stop_token stop) {
                             .failed_total = &events_failed});
   const auto controllers = aphex::addControllers(**manager, flags.config, events,
                                                  {.organization_concurrency = flags.organization_concurrency,
-                                                  .repo_binding_concurrency = flags.repo_binding_concurrency});
+                                                  .repo_binding_concurrency = flags.repo_binding_concurrency,
+                                                  .knowledge_base_concurrency = flags.knowledge_base_concurrency});
   log.info("starting", {{"server", config->server}, {"identity", identity},
                         {"platform_namespace", flags.config.platform_namespace},
                         {"leader_election", flags.leader_elect}});

@@ -103,6 +103,9 @@ void addRuntimeFlags(CLI::App& app, ControllerFlags& flags) {
   app.add_option("--repo-binding-concurrency", flags.repo_binding_concurrency,
                  "RepoBindings reconciled at once")
       ->envname("APHEX_REPO_BINDING_CONCURRENCY")->check(CLI::Range(1, 64))->capture_default_str();
+  app.add_option("--knowledge-base-concurrency", flags.knowledge_base_concurrency,
+                 "KnowledgeBases reconciled at once")
+      ->envname("APHEX_KNOWLEDGE_BASE_CONCURRENCY")->check(CLI::Range(1, 64))->capture_default_str();
   app.add_option("--log-level", flags.log_level, "debug, info, warn or error")
       ->envname("APHEX_LOG_LEVEL")->check(CLI::IsMember({"debug", "info", "warn", "error"}))->capture_default_str();
   app.add_option("--log-format", flags.log_format, "json or text")

@@ -23,6 +23,7 @@ struct ControllerFlags {
   std::string probe_address = ":8081";
   int organization_concurrency = 2;
   int repo_binding_concurrency = 4;
+  int knowledge_base_concurrency = 1;
   std::string log_level = "info";
   std::string log_format = "json";
 };

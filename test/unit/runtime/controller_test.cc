@@ -168,3 +168,20 @@ TEST(OwnersOfKind, FindsOnlyTheControllingOwnerOfThatKind) {
 
 }  // namespace
 }  // namespace kube::runtime
+
+namespace kube::runtime {
+namespace {
+
+class TerminalRun : public ControllerRun {};
+
+TEST_F(TerminalRun, ATerminalOutcomeIsAnErrorCountedAsTerminalAndNotRetried) {
+  start([](const Request&, std::stop_token) -> Outcome { return Terminal{"spec.branch: not a ref"}; });
+  controller_->enqueue({.ns = "team", .name = "app"});
+  ASSERT_TRUE(eventually([&] { return counter(metrics_.terminal_reconcile_errors_total, {"test"}) == 1; }));
+  EXPECT_EQ(counter(metrics_.reconcile_total, {"test", "error"}), 1);
+  EXPECT_EQ(counter(metrics_.reconcile_total, {"test", "success"}), 0) << "a permanent failure is never success";
+  EXPECT_EQ(controller_->queue().retries("team/app"), 0);
+}
+
+}  // namespace
+}  // namespace kube::runtime

@@ -186,6 +186,26 @@ TEST(Metrics, ConcurrentIncrementsAreNotLost) {
   EXPECT_EQ(histogram.sum(), 20000);
 }
 
+TEST(Metrics, EveryControllerSeriesExistsAtZeroBeforeTheFirstReconcile) {
+  MetricsRegistry registry;
+  ControllerMetrics metrics(registry);
+  metrics.initController("organization", 2);
+  const std::string text = registry.text();
+  for (const std::string series : {
+           "controller_runtime_reconcile_total{controller=\"organization\",result=\"success\"} 0\n",
+           "controller_runtime_reconcile_errors_total{controller=\"organization\"} 0\n",
+           "controller_runtime_terminal_reconcile_errors_total{controller=\"organization\"} 0\n",
+           "controller_runtime_reconcile_panics_total{controller=\"organization\"} 0\n",
+           "controller_runtime_reconcile_time_seconds_count{controller=\"organization\"} 0\n",
+           "workqueue_depth{name=\"organization\"} 0\n",
+           "workqueue_adds_total{name=\"organization\"} 0\n",
+           "workqueue_retries_total{name=\"organization\"} 0\n",
+           "workqueue_queue_duration_seconds_count{name=\"organization\"} 0\n",
+           "workqueue_work_duration_seconds_count{name=\"organization\"} 0\n"}) {
+    EXPECT_THAT(text, HasSubstr(series));
+  }
+}
+
 TEST(Metrics, ControllerMetricsUseControllerRuntimeAndClientGoNames) {
   MetricsRegistry registry;
   ControllerMetrics metrics(registry);

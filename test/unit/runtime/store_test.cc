@@ -91,3 +91,46 @@ TEST(Store, ReadersKeepTheirSnapshotWhileTheWriterMovesOn) {
 
 }  // namespace
 }  // namespace kube::runtime
+
+namespace kube::runtime {
+namespace {
+
+// RepoBindings by spec.aphexOrg, the index the Organization controller looks its bindings up by.
+std::vector<std::string> orgOf(const Json& object) {
+  if (!object.contains("spec") || !object["spec"].contains("org")) return {};
+  return {object["spec"]["org"].get<std::string>()};
+}
+
+ObjectPtr binding(const std::string& name, const std::string& org, const std::string& version) {
+  return std::make_shared<const Json>(Json{{"metadata", {{"namespace", "p"}, {"name", name}, {"resourceVersion", version}}},
+                                           {"spec", {{"org", org}}}});
+}
+
+TEST(StoreCustomIndex, FilesObjectsUnderTheValuesItsFunctionReturns) {
+  Store store;
+  store.upsert(binding("before", "acme", "1"));
+  store.addIndex("org", orgOf);  // objects already stored are indexed at once
+  store.upsert(binding("after", "acme", "2"));
+  store.upsert(binding("other", "globex", "3"));
+  EXPECT_EQ(names(store.byIndex("org", "acme")), (std::vector<std::string>{"after", "before"}));
+  EXPECT_EQ(names(store.byIndex("org", "globex")), std::vector<std::string>{"other"});
+  EXPECT_TRUE(store.byIndex("org", "initech").empty());
+  EXPECT_TRUE(store.byIndex("no-such-index", "acme").empty());
+}
+
+TEST(StoreCustomIndex, FollowsUpdatesDeletesAndRelists) {
+  Store store;
+  store.addIndex("org", orgOf);
+  store.upsert(binding("moves", "acme", "1"));
+  store.upsert(binding("moves", "globex", "2"));
+  EXPECT_TRUE(store.byIndex("org", "acme").empty());
+  EXPECT_EQ(names(store.byIndex("org", "globex")), std::vector<std::string>{"moves"});
+  store.erase("p/moves");
+  EXPECT_TRUE(store.byIndex("org", "globex").empty());
+  store.upsert(binding("stale", "acme", "3"));
+  store.replace({binding("fresh", "acme", "4")});
+  EXPECT_EQ(names(store.byIndex("org", "acme")), std::vector<std::string>{"fresh"});
+}
+
+}  // namespace
+}  // namespace kube::runtime

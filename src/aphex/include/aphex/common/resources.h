@@ -1,15 +1,16 @@
-// The kinds the controller reads and writes, and where they live in the REST API.
+// The kinds the controller reads and writes, and where they live in the REST API: every one
+// declared here, once (the core kinds the client itself names are reused from kube::resources).
 #pragma once
 
-#include "kube/client.h"
+#include "kube/object_api.h"
 
 namespace aphex::resources {
 
 using kube::ResourceType;
 
-inline const ResourceType kNamespaces{.group = "", .version = "v1", .plural = "namespaces", .namespaced = false};
-inline const ResourceType kSecrets{.group = "", .version = "v1", .plural = "secrets", .namespaced = true};
-inline const ResourceType kConfigMaps{.group = "", .version = "v1", .plural = "configmaps", .namespaced = true};
+using kube::resources::kConfigMaps;
+using kube::resources::kNamespaces;
+using kube::resources::kSecrets;
 inline const ResourceType kResourceQuotas{.group = "", .version = "v1", .plural = "resourcequotas", .namespaced = true};
 inline const ResourceType kNetworkPolicies{
     .group = "networking.k8s.io", .version = "v1", .plural = "networkpolicies", .namespaced = true};
@@ -27,5 +28,11 @@ inline const ResourceType kEventListeners{
     .group = "triggers.tekton.dev", .version = "v1beta1", .plural = "eventlisteners", .namespaced = true};
 inline const ResourceType kClusterSecretStores{
     .group = "external-secrets.io", .version = "v1", .plural = "clustersecretstores", .namespaced = false};
+// Where the API server listens (the `default/kubernetes` Service's slices): read, never written.
+inline const ResourceType kEndpointSlices{
+    .group = "discovery.k8s.io", .version = "v1", .plural = "endpointslices", .namespaced = true};
+// Argo CD Applications in a pipeline namespace: deleted with their RepoBinding, never made.
+inline const ResourceType kApplications{
+    .group = "argoproj.io", .version = "v1alpha1", .plural = "applications", .namespaced = true};
 
 }  // namespace aphex::resources

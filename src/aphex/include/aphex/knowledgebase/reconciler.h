@@ -19,6 +19,7 @@
 #include "aphex/common/child_cache.h"
 #include "aphex/common/child_writer.h"
 #include "aphex/common/pass_runner.h"
+#include "aphex/knowledgebase/children.h"
 #include "kube/object_api.h"
 #include "runtime/clock.h"
 #include "runtime/controller.h"
@@ -29,12 +30,6 @@
 namespace aphex::knowledgebase {
 
 inline constexpr auto kRevalidationInterval = std::chrono::minutes(5);
-inline constexpr std::string_view kReposKey = "repositories.json";
-
-// The ConfigMap <name>-repos: key repositories.json, a JSON list of {url, branch, paths}, owned by
-// the KnowledgeBase (by its uid).
-kube::Json reposConfigMap(const api::KnowledgeBase& knowledge_base);
-
 struct ReconcilerDeps {
   kube::ObjectApi& client;
   kube::runtime::Clock& clock;
