@@ -479,6 +479,17 @@ TEST_F(RepoBindingControllerTest, KnowledgeBasesArePublishedForTheIngesterOrSayW
   ASSERT_EQ(repos.size(), 1u);
   EXPECT_EQ(repos[0]["url"], "https://github.com/acme/app1");
 
+  // The ConfigMap is watched: edited or deleted, it is put back at once, not at the next
+  // five-minute revalidation.
+  const Json tampered{{"data", {{"repositories.json", "[]"}}}};
+  ASSERT_TRUE(admin_->mergePatch(config_maps, platform_.name(), "docs-repos", tampered));
+  ASSERT_TRUE(eventually([&] {
+    return get(config_maps, platform_.name(), "docs-repos")["data"].value("repositories.json", "[]") != "[]";
+  }, 20s)) << "an edited ConfigMap is repaired";
+  ASSERT_TRUE(admin_->remove(config_maps, platform_.name(), "docs-repos"));
+  ASSERT_TRUE(eventually([&] { return exists(config_maps, platform_.name(), "docs-repos"); }, 20s))
+      << "a deleted ConfigMap is made again";
+
   // The same path twice, once with a trailing slash: the CRD's rules compare text, only the
   // controller compares normalised paths.
   const Json patch{{"spec", {{"repositories", {{{"url", "https://github.com/acme/app1"}, {"branch", "main"},
