@@ -42,7 +42,7 @@ jobs="$(nproc)"
 # The integration tests' cluster is a CTest fixture; this stops it even if ctest is interrupted.
 cleanup() {
   local name
-  for name in ctest ctest-restart; do
+  for name in ctest ctest-restart ctest-chaos; do
     APHEX_STATE_DIR="$ROOT/build/default/local-cluster" scripts/local-cluster --name "$name" down >/dev/null 2>&1 || true
   done
   # The bootstrap test's own deployment (controller and cluster), see test/CMakeLists.txt.

@@ -11,6 +11,26 @@ std::string typeName(const ResourceType& type) { return type.plural + "." + type
 
 double seconds(Duration duration) { return std::chrono::duration<double>(duration).count(); }
 
+// Longer than the API server takes to answer its own /readyz even when busy, shorter than a
+// kubelet's probe timeout (the shipped Deployment allows 5 s).
+constexpr std::chrono::milliseconds kApiServerCheckTimeout{2000};
+
+// The readiness check "api-server": the API server answers its own /readyz (which every client
+// may read, through ClusterRole system:public-info-viewer). Once synced, the caches stay synced
+// through an outage, but they go stale and no write can land: a replica that cannot reach the
+// API server cannot do its work, and /readyz says so. It is asked on each probe, directly on the
+// transport, so probes stay out of the client's request metrics. /healthz does not ask: a restart
+// would not bring the API server back.
+HealthCheck apiServerAnswers(kube::Client& client) {
+  return [&client]() -> std::optional<std::string> {
+    auto answer = client.transport().send(
+        {.method = "GET", .path = "/readyz", .accept = "text/plain", .timeout = kApiServerCheckTimeout});
+    if (!answer) return "API server unreachable: " + answer.error().message;
+    if (answer->status != 200) return "API server answered /readyz with HTTP " + std::to_string(answer->status);
+    return std::nullopt;
+  };
+}
+
 }  // namespace
 
 std::string informerScopeKey(const InformerOptions& options) {
@@ -84,6 +104,7 @@ bool Manager::hasSynced() const { return synced_.load(); }
 kube::Result<void> Manager::startProbes() {
   if (!probes_) return {};
   probes_->addReadyzCheck("informer-sync", checkThat([this] { return hasSynced(); }, "caches not yet synced"));
+  probes_->addReadyzCheck("api-server", apiServerAnswers(client_));
   if (elector_) {
     probes_->addReadyzCheck("leader-election",
                             checkThat([this] { return elector_->leadershipKnown(); }, "lease not yet read"));

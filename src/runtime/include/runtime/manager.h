@@ -6,7 +6,9 @@
 //  2. Start every informer, in every replica, so that a standby has a warm cache and takes over
 //     without relisting.
 //  3. Wait until every informer has synced (or fail after cache_sync_timeout); /readyz then
-//     passes, once leadership is also known when leader election is on.
+//     passes, once leadership is also known when leader election is on, and for as long as the
+//     API server answers its own /readyz (asked on each probe): stale caches during an outage
+//     are no reason to claim readiness. /healthz never asks the API server.
 //  4. Run the "always" runnables; stand for election, and run the controllers and the "leading"
 //     runnables only while leading. A standby's informers still enqueue keys (de-duplicated, so
 //     at most one per object): on taking over, the new leader reconciles every object it saw
