@@ -2,7 +2,7 @@
 
 #include <curl/curl.h>
 
-#include <thread>
+#include <algorithm>
 
 namespace kube {
 
@@ -134,7 +134,7 @@ Result<Json> retryOnConflict(const std::function<Result<Json>()>& attempt, int m
 }
 
 Result<std::unique_ptr<Client>> Client::create(const ClientConfig& config, ClientOptions options) {
-  auto transport = HttpTransport::create(config);
+  auto transport = HttpTransport::create(config, *options.clock);
   if (!transport) return std::move(transport).error();
   return std::unique_ptr<Client>(new Client(std::move(*transport), config.default_namespace, std::move(options)));
 }
@@ -168,23 +168,33 @@ void Client::record(const HttpRequest& request, const Result<HttpResponse>& resp
   options_.on_request({.method = request.method, .status = response ? response->status : 0});
 }
 
-Result<HttpResponse> Client::send(const HttpRequest& request) {
+Result<HttpResponse> Client::send(const HttpRequest& request, const std::stop_token& stop) {
   if (auto refused = refusedByGate(request)) return std::move(*refused);
-  auto response = transport_->send(request);
+  auto response = transport_->send(request, stop);
   record(request, response);
   return response;
 }
 
-Result<Json> Client::call(HttpRequest request) {
-  const std::string what = request.method + " " + request.path;
-  auto response = send(request);
+Result<HttpResponse> Client::sendWithRetries(const HttpRequest& request, const std::stop_token& stop) {
+  auto response = send(request, stop);
   const RetryPolicy& retry = options_.retry;
   for (int attempt = 1; response && attempt < retry.max_attempts && asksToRetry(request, *response); ++attempt) {
     const auto advice = retryAfter(*response);
     if (!advice) break;
-    std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(*advice, retry.max_wait));
-    response = send(request);
+    if (!options_.clock->sleepFor(std::min<std::chrono::milliseconds>(*advice, retry.max_wait), stop)) {
+      return Error{.kind = ErrorKind::kTransport,
+                   .message = request.method + " " + request.path + ": stopped while waiting to retry after " +
+                              std::to_string(response->status),
+                   .status = {}};
+    }
+    response = send(request, stop);
   }
+  return response;
+}
+
+Result<Json> Client::call(const HttpRequest& request, const std::stop_token& stop) {
+  const std::string what = request.method + " " + request.path;
+  auto response = sendWithRetries(request, stop);
   if (!response) return std::move(response).error();
   if (response->status < 200 || response->status >= 300) {
     return apiError(what, *response);
@@ -196,33 +206,40 @@ Result<Json> Client::call(HttpRequest request) {
   return body;
 }
 
-Result<Json> Client::getPath(std::string path) { return call({.method = "GET", .path = std::move(path)}); }
-
-Result<Json> Client::get(const ResourceType& type, std::string_view ns, std::string_view name, std::stop_token) {
-  return call({.method = "GET", .path = resourcePath(type, ns, name)});
+Result<Json> Client::getPath(std::string path, std::stop_token stop) {
+  return call({.method = "GET", .path = std::move(path)}, stop);
 }
 
-Result<Json> Client::list(const ResourceType& type, std::string_view ns, const ListOptions& options, std::stop_token) {
-  return call({.method = "GET", .path = resourcePath(type, ns) + listQuery(options)});
+Result<Json> Client::get(const ResourceType& type, std::string_view ns, std::string_view name, std::stop_token stop) {
+  return call({.method = "GET", .path = resourcePath(type, ns, name)}, stop);
+}
+
+Result<Json> Client::list(const ResourceType& type, std::string_view ns, const ListOptions& options,
+                          std::stop_token stop) {
+  return call({.method = "GET", .path = resourcePath(type, ns) + listQuery(options)}, stop);
 }
 
 Result<Json> Client::create(const ResourceType& type, std::string_view ns, const Json& object,
-                            const CreateOptions& options, std::stop_token) {
+                            const CreateOptions& options, std::stop_token stop) {
   std::string query;
   if (!options.field_manager.empty()) appendParam(query, "fieldManager", options.field_manager);
   return call({.method = "POST", .path = resourcePath(type, ns) + query, .body = object.dump(),
-               .content_type = "application/json"});
+               .content_type = "application/json"},
+              stop);
 }
 
-Result<Json> Client::update(const ResourceType& type, std::string_view ns, const Json& object, std::stop_token) {
+Result<Json> Client::update(const ResourceType& type, std::string_view ns, const Json& object,
+                            std::stop_token stop) {
   return call({.method = "PUT", .path = resourcePath(type, ns, objectName(object)), .body = object.dump(),
-               .content_type = "application/json"});
+               .content_type = "application/json"},
+              stop);
 }
 
 Result<Json> Client::remove(const ResourceType& type, std::string_view ns, std::string_view name,
-                            const DeleteOptions& options, std::stop_token) {
+                            const DeleteOptions& options, std::stop_token stop) {
   return call({.method = "DELETE", .path = resourcePath(type, ns, name),
-               .body = deleteOptionsBody(options).dump(), .content_type = "application/json"});
+               .body = deleteOptionsBody(options).dump(), .content_type = "application/json"},
+              stop);
 }
 
 Result<void> Client::watch(const ResourceType& type, std::string_view ns, const WatchOptions& options,
@@ -257,15 +274,16 @@ Result<void> Client::watch(const ResourceType& type, std::string_view ns, const 
 }
 
 Result<Json> Client::mergePatch(const ResourceType& type, std::string_view ns, std::string_view name,
-                                const Json& patch, const PatchOptions& options, std::stop_token) {
+                                const Json& patch, const PatchOptions& options, std::stop_token stop) {
   std::string query;
   appendParam(query, "fieldManager", options.field_manager);
   return call({.method = "PATCH", .path = resourcePath(type, ns, name) + subresourceSuffix(options.subresource) + query,
-               .body = patch.dump(), .content_type = "application/merge-patch+json"});
+               .body = patch.dump(), .content_type = "application/merge-patch+json"},
+              stop);
 }
 
 Result<Json> Client::apply(const ResourceType& type, const Json& object, const ApplyOptions& options,
-                           std::stop_token) {
+                           std::stop_token stop) {
   if (options.field_manager.empty() || options.field_manager.size() > 128) {
     return Error{.kind = ErrorKind::kInvalidConfig,
                  .message = "server-side apply needs a field manager name of 1 to 128 characters"};
@@ -281,7 +299,8 @@ Result<Json> Client::apply(const ResourceType& type, const Json& object, const A
   // JSON is YAML, so the apply-patch+yaml content type takes the object as nlohmann dumps it.
   return call({.method = "PATCH",
                .path = resourcePath(type, objectNamespace(object), name) + subresourceSuffix(options.subresource) + query,
-               .body = object.dump(), .content_type = "application/apply-patch+yaml"});
+               .body = object.dump(), .content_type = "application/apply-patch+yaml"},
+              stop);
 }
 
 }  // namespace kube

@@ -56,7 +56,7 @@ Result<ResourceType> Discovery::resourceFor(std::string_view api_version, std::s
       const auto entry = cache_.find(key);
       if (entry != cache_.end()) {
         if (const auto found = entry->second.kinds.find(kind); found != entry->second.kinds.end()) return found->second;
-        if (std::chrono::steady_clock::now() - entry->second.fetched_at < refresh_interval_) break;
+        if (clock_.now() - entry->second.fetched_at < refresh_interval_) break;
       }
     }
     if (attempt == 1) break;
@@ -85,7 +85,7 @@ Result<void> Discovery::refresh(const GroupVersion& group_version, const std::st
   auto kinds = parseResourceList(group_version, *list);
   if (!kinds) return std::move(kinds).error();
   std::lock_guard lock(mutex_);
-  cache_[key] = Entry{.kinds = std::move(*kinds), .fetched_at = std::chrono::steady_clock::now()};
+  cache_[key] = Entry{.kinds = std::move(*kinds), .fetched_at = clock_.now()};
   return {};
 }
 

@@ -26,7 +26,6 @@ namespace kube {
 namespace {
 
 using namespace std::chrono_literals;
-using SteadyClock = std::chrono::steady_clock;
 
 // Enough of stderr to see what went wrong; plugins print usage text and progress there too.
 constexpr std::size_t kStderrTail = 2048;
@@ -200,19 +199,23 @@ void killAndReap(pid_t pid, int& status) {
   }
 }
 
-// Reads both pipes until they end and the plugin exits, within the timeout and the size bound.
+// Reads both pipes until they end and the plugin exits, within the timeout (on options.clock)
+// and the size bound.
 Outcome collect(pid_t pid, Fd& out, Fd& err, const ExecOptions& options) {
   Outcome outcome;
-  const auto deadline = SteadyClock::now() + options.timeout;
+  Clock& clock = *options.clock;
+  const MonoTime deadline = clock.now() + options.timeout;
   bool exited = false;
   while (!exited) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now());
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock.now());
     if (left <= 0ms) {
       outcome.stopped_because = "did not finish within " + formatDuration(options.timeout) + " and was killed";
       break;
     }
     if (out.get() < 0 && err.get() < 0) {
       exited = reaped(pid, outcome.wait_status);
+      // A wait on the operating system, like poll()'s below: real time between checks, not time
+      // the caller reasons about (that is the deadline, on the injected clock).
       if (!exited) std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(left, 10ms));
       continue;
     }
@@ -436,7 +439,7 @@ ExecCredentialSource::ExecCredentialSource(ClientConfig config, ExecOptions opti
 
 bool ExecCredentialSource::fresh() const {
   if (!cached_) return false;
-  return !cached_->expiry || std::chrono::system_clock::now() + options_.expiry_margin < *cached_->expiry;
+  return !cached_->expiry || options_.clock->wallNow() + options_.expiry_margin < *cached_->expiry;
 }
 
 Result<std::shared_ptr<const ExecCredential>> ExecCredentialSource::get() {

@@ -93,15 +93,16 @@ struct HttpTransport::Share {
   }
 };
 
-TokenSource::TokenSource(const ClientConfig& config, std::chrono::seconds refresh_interval)
+TokenSource::TokenSource(const ClientConfig& config, std::chrono::seconds refresh_interval, Clock& clock)
     : static_token_(config.bearer_token),
       file_(config.bearer_token_file),
-      refresh_interval_(refresh_interval) {}
+      refresh_interval_(refresh_interval),
+      clock_(clock) {}
 
 std::string TokenSource::token() {
   if (file_.empty()) return static_token_;
   std::lock_guard lock(mutex_);
-  const auto now = std::chrono::steady_clock::now();
+  const MonoTime now = clock_.now();
   if (now >= next_read_) {
     // Keep the last good token when a rotation is half-written or the file is briefly gone.
     if (std::string fresh = readTokenFile(file_); !fresh.empty()) cached_ = std::move(fresh);
@@ -110,10 +111,10 @@ std::string TokenSource::token() {
   return cached_;
 }
 
-HttpTransport::HttpTransport(ClientConfig config)
+HttpTransport::HttpTransport(ClientConfig config, Clock& clock)
     : config_(std::move(config)),
-      tokens_(config_),
-      exec_(config_.exec ? std::make_unique<ExecCredentialSource>(config_) : nullptr),
+      tokens_(config_, std::chrono::seconds(60), clock),
+      exec_(config_.exec ? std::make_unique<ExecCredentialSource>(config_, ExecOptions{.clock = &clock}) : nullptr),
       share_(std::make_unique<Share>()) {
   share_->handle = curl_share_init();
   curl_share_setopt(share_->handle, CURLSHOPT_LOCKFUNC, &Share::lock);
@@ -128,13 +129,13 @@ HttpTransport::~HttpTransport() {
   curl_share_cleanup(share_->handle);
 }
 
-Result<std::unique_ptr<HttpTransport>> HttpTransport::create(const ClientConfig& config) {
+Result<std::unique_ptr<HttpTransport>> HttpTransport::create(const ClientConfig& config, Clock& clock) {
   ensureCurlInitialised();
   if (config.server.empty()) return configError("no API server URL in " + config.source);
   if (config.client_cert_pem.empty() != config.client_key_pem.empty()) {
     return configError(config.source + ": a client certificate needs its key, and a key its certificate");
   }
-  return std::unique_ptr<HttpTransport>(new HttpTransport(config));
+  return std::unique_ptr<HttpTransport>(new HttpTransport(config, clock));
 }
 
 void* HttpTransport::acquireHandle() {
@@ -199,6 +200,11 @@ Error HttpTransport::transportError(const HttpRequest& request, int curl_code) c
                           curl_easy_strerror(static_cast<CURLcode>(curl_code))};
 }
 
+Error HttpTransport::stoppedError(const HttpRequest& request, std::string_view when) const {
+  return Error{.kind = ErrorKind::kTransport,
+               .message = request.method + " " + config_.server + request.path + ": stopped " + std::string(when)};
+}
+
 namespace {
 
 HeaderList requestHeaders(const HttpRequest& request, const std::string& token) {
@@ -255,8 +261,16 @@ size_t streamBody(char* data, size_t size, size_t count, void* user) {
 // calling it a transport failure would hide a 401, and the exec plugin re-run it calls for.
 bool answeredDespiteReset(CURLcode code, long status) { return code == CURLE_PARTIAL_FILE && status >= 400; }
 
+// libcurl's progress callback: a non-zero answer aborts the transfer (CURLE_ABORTED_BY_CALLBACK).
+// `user` is the request's std::stop_token.
 int checkStop(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
-  return static_cast<StreamState*>(user)->stop.stop_requested() ? 1 : 0;
+  return static_cast<const std::stop_token*>(user)->stop_requested() ? 1 : 0;
+}
+
+void abortWhenStopped(CURL* curl, const std::stop_token& stop) {
+  curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, &checkStop);
+  curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &stop);
 }
 
 }  // namespace
@@ -299,11 +313,13 @@ void HttpTransport::applyExecCertificate(void* handle, const Auth& auth) const {
   curl_easy_setopt(curl, CURLOPT_SSLKEYTYPE, "PEM");
 }
 
-Result<HttpResponse> HttpTransport::send(const HttpRequest& request) {
-  return authenticated([&](const Auth& auth) -> Result<HttpResponse> { return sendOnce(request, auth); });
+Result<HttpResponse> HttpTransport::send(const HttpRequest& request, std::stop_token stop) {
+  return authenticated([&](const Auth& auth) -> Result<HttpResponse> { return sendOnce(request, stop, auth); });
 }
 
-Result<HttpResponse> HttpTransport::sendOnce(const HttpRequest& request, const Auth& auth) {
+Result<HttpResponse> HttpTransport::sendOnce(const HttpRequest& request, const std::stop_token& stop,
+                                             const Auth& auth) {
+  if (stop.stop_requested()) return stoppedError(request, "before it was sent");
   CURL* curl = static_cast<CURL*>(acquireHandle());
   HttpResponse response;
   const HeaderList headers = requestHeaders(request, auth.token);
@@ -313,9 +329,14 @@ Result<HttpResponse> HttpTransport::sendOnce(const HttpRequest& request, const A
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response.body);
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &collectHeader);
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &response.headers);
+  abortWhenStopped(curl, stop);
   const CURLcode code = curl_easy_perform(curl);
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
   detach(curl);
+  if (code == CURLE_ABORTED_BY_CALLBACK) {
+    curl_easy_cleanup(curl);  // abandoned mid-exchange: never reuse its connection
+    return stoppedError(request, "before the server answered");
+  }
   releaseHandle(curl);
   if (code != CURLE_OK && !answeredDespiteReset(code, response.status)) return transportError(request, code);
   return response;
@@ -344,9 +365,7 @@ Result<HttpResponse> HttpTransport::streamOnce(const HttpRequest& request,
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &state);
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &collectHeader);
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &response.headers);
-  curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
-  curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, &checkStop);
-  curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &state);
+  abortWhenStopped(curl, state.stop);
   // Idle detection: less than 1 byte/s for idle_timeout ends the stream (bookmarks arrive
   // about once a minute, so a healthy watch is never idle that long).
   curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);

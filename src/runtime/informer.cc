@@ -34,8 +34,8 @@ std::string resourceLabel(const ResourceType& type) {
   return type.group.empty() ? type.plural : type.plural + "." + type.group;
 }
 
-Informer::Informer(Client& client, Clock& clock, InformerOptions options)
-    : client_(client), clock_(clock), options_(std::move(options)) {}
+Informer::Informer(ObjectApi& api, Clock& clock, InformerOptions options)
+    : api_(api), clock_(clock), options_(std::move(options)) {}
 
 template <typename Call>
 void Informer::dispatch(std::string_view event, const ObjectPtr& object, const Call& call) {
@@ -91,7 +91,7 @@ void Informer::run(std::stop_token stop) {
   }
 }
 
-Result<Json> Informer::listAll(const std::string& resource_version) {
+Result<Json> Informer::listAll(const std::string& resource_version, const std::stop_token& stop) {
   ListOptions page{.label_selector = options_.label_selector,
                    .field_selector = options_.field_selector,
                    .limit = options_.page_size,
@@ -99,7 +99,7 @@ Result<Json> Informer::listAll(const std::string& resource_version) {
                    .resource_version_match = resource_version.empty() ? "" : "NotOlderThan"};
   Json all;
   while (true) {
-    auto listed = client_.list(options_.type, options_.ns, page);
+    auto listed = api_.list(options_.type, options_.ns, page, stop);
     if (!listed) return std::move(listed).error();
     if (all.is_null()) {
       all = std::move(*listed);
@@ -118,10 +118,10 @@ Result<Json> Informer::listAll(const std::string& resource_version) {
 
 Result<void> Informer::listAndReplace(std::stop_token stop, bool after_expiry) {
   const std::string from = after_expiry ? lastSyncResourceVersion() : std::string{};
-  auto listed = listAll(from);
-  if (!listed && !from.empty() && resourceVersionUnavailable(listed.error())) listed = listAll("");
+  auto listed = listAll(from, stop);
+  if (!listed && !from.empty() && resourceVersionUnavailable(listed.error())) listed = listAll("", stop);
   // An expired continue token mid-way also means: start over with a fresh list.
-  if (!listed && listed.error().isGone()) listed = listAll("");
+  if (!listed && listed.error().isGone()) listed = listAll("", stop);
   {
     std::lock_guard lock(mutex_);
     ++stats_.lists;
@@ -181,7 +181,7 @@ Informer::WatchEnd Informer::watchOnce(std::stop_token stop) {
       .timeout = std::chrono::duration_cast<std::chrono::seconds>(watchTimeout()),
       .allow_bookmarks = true,
       .idle_timeout = std::chrono::duration_cast<std::chrono::seconds>(options_.idle_timeout)};
-  auto watched = client_.watch(
+  auto watched = api_.watch(
       options_.type, options_.ns, options, [&](WatchEvent&& event) { return handleEvent(std::move(event), end); },
       stop);
   if (stop.stop_requested()) return WatchEnd::kStopped;

@@ -21,6 +21,7 @@
 
 #include "kube/base64.h"
 #include "kube/http.h"
+#include "support/fake_clock.h"
 #include "support/temp_dir.h"
 
 namespace kube {
@@ -344,6 +345,19 @@ TEST_F(ExecPlugin, ASourceKeepsACredentialUntilShortlyBeforeItExpires) {
   ASSERT_TRUE(expiring.get());
   ASSERT_TRUE(expiring.get());
   EXPECT_EQ(runs(dir_), 2);
+}
+
+TEST_F(ExecPlugin, ASourceJudgesExpiryOnItsInjectedClock) {
+  testing::FakeClock clock;
+  ExecCredentialSource source(configFor(printing(credentialJson(kV1, "t", rfc3339(clock.wallNow() + 1h)))),
+                              {.expiry_margin = 10s, .clock = &clock});
+  ASSERT_TRUE(source.get());
+  clock.advance(1h - 11s);
+  ASSERT_TRUE(source.get());
+  EXPECT_EQ(runs(dir_), 1) << "still outside the margin";
+  clock.advance(1s);
+  ASSERT_TRUE(source.get());
+  EXPECT_EQ(runs(dir_), 2) << "within the margin: renewed";
 }
 
 TEST_F(ExecPlugin, ASourceRerunsThePluginForAnExpiredCredential) {

@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "kube/http.h"
+#include "support/fake_clock.h"
 #include "support/temp_dir.h"
 
 namespace kube {
@@ -36,6 +37,20 @@ TEST(TokenSource, KeepsTheLastGoodTokenWhileTheFileIsGone) {
   EXPECT_EQ(tokens.token(), "good");
   std::filesystem::remove(config.bearer_token_file);
   EXPECT_EQ(tokens.token(), "good");
+}
+
+TEST(TokenSource, RereadsTheFileOnceTheIntervalHasPassedOnItsClock) {
+  TempDir dir;
+  ClientConfig config;
+  config.bearer_token_file = dir.write("token", "first");
+  testing::FakeClock clock;
+  TokenSource tokens(config, 60s, clock);
+  EXPECT_EQ(tokens.token(), "first");
+  dir.write("token", "second");
+  clock.advance(59s);
+  EXPECT_EQ(tokens.token(), "first");
+  clock.advance(1s);
+  EXPECT_EQ(tokens.token(), "second");
 }
 
 TEST(TokenSource, ReadsTheFileAtMostOncePerInterval) {

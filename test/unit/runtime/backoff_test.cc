@@ -2,10 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include "support/fake_clock.h"
+
 namespace kube::runtime {
 namespace {
 
 using namespace std::chrono_literals;
+using kube::testing::FakeClock;
 
 TEST(Backoff, DoublesFromInitialUpToMax) {
   FakeClock clock;

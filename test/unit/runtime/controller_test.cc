@@ -11,10 +11,13 @@
 #include <thread>
 #include <vector>
 
+#include "support/fake_clock.h"
+
 namespace kube::runtime {
 namespace {
 
 using namespace std::chrono_literals;
+using kube::testing::FakeClock;
 
 TEST(Request, RoundTripsThroughItsKey) {
   EXPECT_EQ(Request::fromKey("team/app"), (Request{.ns = "team", .name = "app"}));

@@ -9,10 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "support/fake_clock.h"
+
 namespace kube::runtime {
 namespace {
 
 using namespace std::chrono_literals;
+using kube::testing::FakeClock;
 using ::testing::MatchesRegex;
 
 WallTime mayDay() {

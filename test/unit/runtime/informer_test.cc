@@ -1,6 +1,7 @@
-// The informer's exception barrier, against a stand-in API server (httplib on the loopback
-// interface) that serves one list and one watch of ConfigMaps. The informer's list/watch
-// protocol itself is tested against the real API server (test/integration/runtime).
+// The informer's list/watch protocol (relist after 410, re-watch after a clean end, backoff
+// after failures) against the in-memory FakeObjectApi on a FakeClock; its exception barrier
+// against a stand-in API server (httplib on the loopback interface) through a real kube::Client.
+// test/integration/runtime runs the protocol against a real API server too.
 #include "runtime/informer.h"
 
 #include <gmock/gmock.h>
@@ -17,12 +18,31 @@
 
 #include <httplib.h>
 
+#include "support/fake_clock.h"
+#include "support/fake_kube.h"
+
 namespace kube::runtime {
 namespace {
 
 using ::testing::Contains;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::UnorderedElementsAre;
 using namespace std::chrono_literals;
+using kube::testing::Call;
+using kube::testing::FakeClock;
+using kube::testing::FakeObjectApi;
+using kube::testing::Verb;
+
+// Polls `condition` in real time: for waiting on the informer's thread, never for its delays.
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds within = 10s) {
+  const auto deadline = std::chrono::steady_clock::now() + within;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(1ms);
+  }
+  return true;
+}
 
 Json configMap(const std::string& name, const std::string& version) {
   return {{"apiVersion", "v1"},
@@ -72,15 +92,6 @@ class InformerHandlers : public ::testing::Test {
     }
     server_.stop();
     if (thread_.joinable()) thread_.join();
-  }
-
-  static bool eventually(const std::function<bool()>& condition) {
-    const auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (!condition()) {
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      std::this_thread::sleep_for(1ms);
-    }
-    return true;
   }
 
   std::vector<std::string> seen() {
@@ -135,6 +146,157 @@ TEST_F(InformerHandlers, AHandlerThatThrowsIsCountedAndTheWatchGoesOn) {
   EXPECT_THAT(log, HasSubstr("team/bad"));
   EXPECT_THAT(log, HasSubstr("type must be number"));
   EXPECT_THAT(log, HasSubstr("an exception not derived from std::exception"));
+}
+
+// ---- The list/watch protocol, on the fake API and a fake clock ----
+
+Json configMapIn(const std::string& ns, const std::string& name) {
+  return {{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", {{"name", name}, {"namespace", ns}}}};
+}
+
+class InformerOnFakeApi : public ::testing::Test {
+ protected:
+  // Jitter 0: every backoff is exactly 800 ms, the first step of client-go's reflector backoff.
+  InformerOnFakeApi() { clock_.setRandom(0.0); }
+
+  void start() {
+    informer_.addHandler({.on_add = [this](const ObjectPtr& object) { note("add", *object); },
+                          .on_update = [this](const ObjectPtr&, const ObjectPtr& object) { note("update", *object); },
+                          .on_delete = [this](const ObjectPtr& object) { note("delete", *object); }});
+    runner_ = std::jthread([this](std::stop_token stop) { informer_.run(stop); });
+  }
+
+  void note(const std::string& what, const Json& object) {
+    std::lock_guard lock(mutex_);
+    seen_.push_back(what + " " + objectKey(object));
+  }
+
+  std::vector<std::string> seen() {
+    std::lock_guard lock(mutex_);
+    return seen_;
+  }
+
+  // The resourceVersion and resourceVersionMatch of every list and watch, in order.
+  std::vector<std::string> requests(Verb verb) const {
+    std::vector<std::string> found;
+    for (const Call& call : api_.calls()) {
+      if (call.verb != verb) continue;
+      found.push_back(call.resource_version_match.empty() ? "rv=" + call.resource_version
+                                                          : "rv=" + call.resource_version + " " +
+                                                                call.resource_version_match);
+    }
+    return found;
+  }
+
+  // The informer is waiting on the clock (a backoff), not on the API.
+  bool backingOff() const { return clock_.waiters() > 0; }
+
+  FakeClock clock_;
+  FakeObjectApi api_{clock_};
+  Informer informer_{api_, clock_, {.type = resources::kConfigMaps, .ns = "team"}};
+  std::mutex mutex_;
+  std::vector<std::string> seen_;  // guarded by mutex_
+  std::jthread runner_;            // last: stopped and joined before anything it uses goes
+};
+
+TEST_F(InformerOnFakeApi, AWatchThatExpiresRelistsNotOlderThanItsVersionAndReportsWhatVanishedAsDeletes) {
+  api_.seed(resources::kConfigMaps, configMapIn("team", "kept"));
+  api_.seed(resources::kConfigMaps, configMapIn("team", "vanishing"));
+  api_.failNext(Verb::kWatch, kube::testing::transportError("connection reset"));
+  start();
+  ASSERT_TRUE(eventually([&] { return informer_.hasSynced() && backingOff(); }));
+  const std::string listed = informer_.lastSyncResourceVersion();
+
+  // While the informer is away, an object goes and the history it would have watched is compacted.
+  ASSERT_TRUE(api_.remove(resources::kConfigMaps, "team", "vanishing"));
+  api_.compact();
+  clock_.advance(800ms);
+
+  ASSERT_TRUE(eventually([&] { return informer_.stats().relists_after_expiry == 1 && api_.openWatches() == 1; }));
+  EXPECT_THAT(requests(Verb::kList), ElementsAre("rv=", "rv=" + listed + " NotOlderThan"));
+  EXPECT_THAT(requests(Verb::kWatch), ElementsAre("rv=" + listed, "rv=" + listed, "rv=" + api_.resourceVersion()));
+  ASSERT_THAT(seen(), UnorderedElementsAre("add team/kept", "add team/vanishing", "delete team/vanishing"));
+  EXPECT_EQ(seen().back(), "delete team/vanishing");
+  EXPECT_EQ(informer_.store().size(), 1U);
+  EXPECT_EQ(informer_.lastSyncResourceVersion(), api_.resourceVersion());
+}
+
+TEST_F(InformerOnFakeApi, AnExpiredOpenWatchRelistsAndWatchesOnWithoutReportingTheSameObjectsAgain) {
+  api_.seed(resources::kConfigMaps, configMapIn("team", "a"));
+  start();
+  ASSERT_TRUE(api_.awaitOpenWatches(1));
+  ASSERT_TRUE(api_.create(resources::kConfigMaps, "team", configMapIn("team", "b")));
+  const std::string last = api_.resourceVersion();
+  api_.expireWatches();
+
+  ASSERT_TRUE(eventually([&] { return api_.count(Verb::kWatch) == 2 && api_.openWatches() == 1; }));
+  EXPECT_THAT(requests(Verb::kList), ElementsAre("rv=", "rv=" + last + " NotOlderThan"));
+  EXPECT_EQ(informer_.stats().relists_after_expiry, 1U);
+  EXPECT_THAT(seen(), ElementsAre("add team/a", "add team/b"));
+}
+
+TEST_F(InformerOnFakeApi, ARelistWhoseVersionIsGoneFallsBackToAFreshList) {
+  start();
+  ASSERT_TRUE(api_.awaitOpenWatches(1));
+  const std::string listed = informer_.lastSyncResourceVersion();
+  api_.failNext(Verb::kList, kube::testing::statusError(410, "Expired", "too old resource version"));
+  api_.expireWatches();
+
+  ASSERT_TRUE(eventually([&] { return api_.count(Verb::kWatch) == 2 && api_.openWatches() == 1; }));
+  EXPECT_THAT(requests(Verb::kList), ElementsAre("rv=", "rv=" + listed + " NotOlderThan", "rv="));
+  EXPECT_EQ(informer_.stats().failures, 0U);
+}
+
+TEST_F(InformerOnFakeApi, AWatchThatEndsCleanlyIsResumedFromTheLastVersionWithoutARelist) {
+  start();
+  ASSERT_TRUE(api_.awaitOpenWatches(1));
+  const std::string listed = informer_.lastSyncResourceVersion();
+  ASSERT_TRUE(api_.create(resources::kConfigMaps, "team", configMapIn("team", "a")));
+  const std::string last = api_.resourceVersion();
+  api_.endWatches();  // as at the server's timeout, after delivering "a"
+
+  ASSERT_TRUE(eventually([&] { return api_.count(Verb::kWatch) == 2 && api_.openWatches() == 1; }));
+  EXPECT_THAT(requests(Verb::kWatch), ElementsAre("rv=" + listed, "rv=" + last));
+  EXPECT_EQ(api_.count(Verb::kList), 1);
+  EXPECT_EQ(informer_.stats().relists_after_expiry, 0U);
+  EXPECT_THAT(seen(), ElementsAre("add team/a"));
+}
+
+TEST_F(InformerOnFakeApi, AWatchThatEndsAtOnceWithNothingIsResumedOnlyAfterABackoff) {
+  start();
+  ASSERT_TRUE(api_.awaitOpenWatches(1));
+  api_.endWatches();
+  ASSERT_TRUE(eventually([&] { return backingOff(); }));
+  EXPECT_EQ(api_.count(Verb::kWatch), 1);
+
+  clock_.advance(800ms);
+  ASSERT_TRUE(eventually([&] { return api_.count(Verb::kWatch) == 2 && api_.openWatches() == 1; }));
+  EXPECT_EQ(api_.count(Verb::kList), 1);
+}
+
+TEST_F(InformerOnFakeApi, AFailedListIsRetriedOnceTheBackoffHasPassedOnTheClock) {
+  api_.seed(resources::kConfigMaps, configMapIn("team", "a"));
+  api_.failNext(Verb::kList, kube::testing::statusError(500, "InternalError", "etcd is unavailable"));
+  start();
+  ASSERT_TRUE(eventually([&] { return backingOff(); }));
+  EXPECT_EQ(api_.count(Verb::kList), 1);
+  EXPECT_FALSE(informer_.hasSynced());
+
+  clock_.advance(799ms);
+  EXPECT_FALSE(eventually([&] { return api_.count(Verb::kList) > 1; }, 100ms)) << "listed before the backoff passed";
+  clock_.advance(1ms);
+  ASSERT_TRUE(eventually([&] { return informer_.hasSynced(); }));
+  EXPECT_EQ(api_.count(Verb::kList), 2);
+  EXPECT_EQ(informer_.stats().failures, 1U);
+  EXPECT_THAT(seen(), ElementsAre("add team/a"));
+}
+
+TEST_F(InformerOnFakeApi, StoppingEndsTheRunWhileItWatches) {
+  start();
+  ASSERT_TRUE(api_.awaitOpenWatches(1));
+  runner_.request_stop();
+  runner_.join();
+  EXPECT_EQ(api_.openWatches(), 0);
 }
 
 TEST(ResourceLabel, IsKubectlsResourceName) {

@@ -8,10 +8,13 @@
 #include <thread>
 #include <vector>
 
+#include "support/fake_clock.h"
+
 namespace kube::runtime {
 namespace {
 
 using namespace std::chrono_literals;
+using kube::testing::FakeClock;
 using ::testing::HasSubstr;
 
 constexpr auto kBound = 5s;  // real time allowed for another thread to react; reached only on bugs

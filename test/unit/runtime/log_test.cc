@@ -12,10 +12,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "support/fake_clock.h"
+
 namespace kube::runtime {
 namespace {
 
 using namespace std::chrono_literals;
+using kube::testing::FakeClock;
 using ::testing::HasSubstr;
 using ::testing::Not;
 

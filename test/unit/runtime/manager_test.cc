@@ -17,6 +17,7 @@
 #include "runtime/manager.h"
 #include "runtime/metrics.h"
 #include "runtime/signals.h"
+#include "support/fake_clock.h"
 
 namespace {
 
@@ -123,7 +124,7 @@ class ManagerWriteGate : public ::testing::Test {
   std::thread thread_;
   std::atomic<int> writes_ = 0;
   std::unique_ptr<kube::Client> client_;
-  rt::FakeClock clock_;
+  kube::testing::FakeClock clock_;
   rt::MetricsRegistry registry_;
 };
 

@@ -9,10 +9,13 @@
 #include <thread>
 #include <vector>
 
+#include "support/fake_clock.h"
+
 namespace kube::runtime {
 namespace {
 
 using namespace std::chrono_literals;
+using kube::testing::FakeClock;
 
 // How long a test waits for another thread to get somewhere before declaring it stuck; generous
 // because CI machines are shared, and only reached when the code under test is broken.

@@ -4,6 +4,10 @@
 // resource paths, encodes options into query strings and turns every non-success answer into an
 // Error carrying the server's metav1.Status.
 //
+// Every verb honours its stop token (see ObjectApi): a request in flight, or a wait before a
+// retry, ends within about a second of the request, as an ErrorKind::kTransport error whose
+// message says it was stopped.
+//
 // Thread safety: all methods may be called concurrently (the transport pools connections).
 #pragma once
 
@@ -17,6 +21,7 @@
 #include <string>
 #include <string_view>
 
+#include "kube/clock.h"
 #include "kube/config.h"
 #include "kube/http.h"
 #include "kube/result.h"
@@ -49,6 +54,8 @@ struct ClientOptions {
   RetryPolicy retry;
   RequestObserver on_request;  // optional
   WriteGate write_gate;        // optional; see Client::setWriteGate
+  // Times Retry-After waits, token file refreshes and exec credentials; must outlive the client.
+  Clock* clock = &realClock();
 };
 
 // "/api/v1/namespaces/ns/configmaps/name"; empty namespace or name leave those parts out.
@@ -83,7 +90,7 @@ class Client final : public ObjectApi {
   Result<void> watch(const ResourceType& type, std::string_view ns, const WatchOptions& options,
                      const WatchHandler& handler, std::stop_token stop = {}) override;
   // A GET of any API path ("/apis/apps/v1"), for discovery and other non-object endpoints.
-  Result<Json> getPath(std::string path);
+  Result<Json> getPath(std::string path, std::stop_token stop = {});
 
   // Replaces the write gate (empty: none). Every request but GET asks the gate first, repeats
   // after a 429 included; a refused one is not sent and fails as ErrorKind::kTransport (it never
@@ -101,8 +108,10 @@ class Client final : public ObjectApi {
 
  private:
   Client(std::unique_ptr<HttpTransport> transport, std::string default_namespace, ClientOptions options);
-  Result<Json> call(HttpRequest request);
-  Result<HttpResponse> send(const HttpRequest& request);
+  Result<Json> call(const HttpRequest& request, const std::stop_token& stop);
+  // Sends `request`, and again while the server asks for a retry (RetryPolicy).
+  Result<HttpResponse> sendWithRetries(const HttpRequest& request, const std::stop_token& stop);
+  Result<HttpResponse> send(const HttpRequest& request, const std::stop_token& stop);
   void record(const HttpRequest& request, const Result<HttpResponse>& response) const;
   // The refusal when the write gate closes on `request`, else nullopt.
   std::optional<Error> refusedByGate(const HttpRequest& request) const;

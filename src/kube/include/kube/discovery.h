@@ -5,7 +5,7 @@
 // APIResourceList for the group version answers both. Answers are cached per group version; a
 // kind missing from a cached list triggers one refetch at most every `refresh_interval`, because
 // a CRD installed after start-up must become usable without a restart, while a typo must not
-// cost a request per lookup.
+// cost a request per lookup. The interval is measured on the injected clock.
 //
 // Thread safety: all methods may be called from any thread.
 #pragma once
@@ -17,6 +17,7 @@
 #include <string_view>
 
 #include "kube/client.h"
+#include "kube/clock.h"
 #include "kube/result.h"
 
 namespace kube {
@@ -35,8 +36,10 @@ Result<std::map<std::string, ResourceType, std::less<>>> parseResourceList(const
 
 class Discovery {
  public:
-  explicit Discovery(Client& client, std::chrono::milliseconds refresh_interval = std::chrono::seconds(5))
-      : client_(client), refresh_interval_(refresh_interval) {}
+  // `client` and `clock` must outlive the discovery.
+  explicit Discovery(Client& client, std::chrono::milliseconds refresh_interval = std::chrono::seconds(5),
+                     Clock& clock = realClock())
+      : client_(client), refresh_interval_(refresh_interval), clock_(clock) {}
 
   // The resource of `kind` in `api_version`; a NotFound error (404) when the server does not
   // serve it, naming the kind and suggesting the likely cause.
@@ -49,12 +52,13 @@ class Discovery {
  private:
   struct Entry {
     std::map<std::string, ResourceType, std::less<>> kinds;
-    std::chrono::steady_clock::time_point fetched_at;
+    MonoTime fetched_at;
   };
   Result<void> refresh(const GroupVersion& group_version, const std::string& key);
 
   Client& client_;
   const std::chrono::milliseconds refresh_interval_;
+  Clock& clock_;
   std::mutex mutex_;
   std::map<std::string, Entry, std::less<>> cache_;  // guarded by mutex_; key "group/version"
 };

@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 
+#include "kube/clock.h"
 #include "kube/config.h"
 #include "kube/result.h"
 
@@ -35,6 +36,8 @@ struct ExecOptions {
   // off with a token that expires on the way.
   std::chrono::seconds expiry_margin{std::chrono::seconds(10)};
   std::size_t max_output = std::size_t{1} << 20;  // stdout beyond this is an error
+  // Measures the timeout and judges expiry; must outlive whatever uses these options.
+  Clock* clock = &realClock();
 };
 
 // Runs the plugin in `config.exec` once. `config` also supplies the cluster for

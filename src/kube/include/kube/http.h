@@ -1,6 +1,11 @@
 // HTTP(S) to one API server over libcurl: TLS from ClientConfig, HTTP/2 where the server offers
 // it, connections reused across requests.
 //
+// Every request takes a stop token: one in flight when it is requested is abandoned within about
+// a second (libcurl asks a progress callback about once a second while it waits), so a shutdown
+// never waits on a slow server. An exec credential plugin already running for the request is not
+// interrupted (its own timeout bounds it).
+//
 // Thread safety: send() may be called from any number of threads at once. Each call borrows an
 // idle curl handle from a pool (creating one when none is idle) and returns it afterwards, so
 // connections and TLS sessions are reused without two threads ever sharing a handle.
@@ -16,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "kube/clock.h"
 #include "kube/config.h"
 #include "kube/result.h"
 
@@ -40,11 +46,12 @@ class ExecCredentialSource;
 struct ExecCredential;
 
 // Supplies the bearer token, re-reading a token file at most once per refresh interval so that
-// rotated service-account tokens are picked up (projected tokens rotate hourly).
+// rotated service-account tokens are picked up (projected tokens rotate hourly). The interval is
+// measured on `clock`, which must outlive the source.
 class TokenSource {
  public:
   explicit TokenSource(const ClientConfig& config,
-                       std::chrono::seconds refresh_interval = std::chrono::seconds(60));
+                       std::chrono::seconds refresh_interval = std::chrono::seconds(60), Clock& clock = realClock());
   // Empty when the configuration has no token.
   std::string token();
 
@@ -53,13 +60,15 @@ class TokenSource {
   std::string static_token_;
   std::string file_;
   std::string cached_;  // guarded by mutex_
-  std::chrono::steady_clock::time_point next_read_{};  // guarded by mutex_
+  MonoTime next_read_{};  // guarded by mutex_
   std::chrono::seconds refresh_interval_;
+  Clock& clock_;
 };
 
 class HttpTransport {
  public:
-  static Result<std::unique_ptr<HttpTransport>> create(const ClientConfig& config);
+  // `clock` (token file refreshes, exec credential expiry and timeout) must outlive the transport.
+  static Result<std::unique_ptr<HttpTransport>> create(const ClientConfig& config, Clock& clock = realClock());
   ~HttpTransport();
   HttpTransport(const HttpTransport&) = delete;
   HttpTransport& operator=(const HttpTransport&) = delete;
@@ -67,8 +76,10 @@ class HttpTransport {
   // A transport-level failure (no answer) is an Error of kind kTransport; any HTTP answer,
   // including 4xx/5xx, is a response for the caller to interpret. With an exec credential plugin,
   // a 401 makes the transport run the plugin again and repeat the request once; a plugin that
-  // cannot give a credential is an Error (see exec_credential.h for the kinds).
-  Result<HttpResponse> send(const HttpRequest& request);
+  // cannot give a credential is an Error (see exec_credential.h for the kinds). A request
+  // abandoned because `stop` was requested is an Error of kind kTransport whose message ends in
+  // "stopped before the server answered" (or "stopped before it was sent").
+  Result<HttpResponse> send(const HttpRequest& request, std::stop_token stop = {});
 
   // A streaming request (a watch): `on_data` receives the body as it arrives, in arbitrary
   // pieces, and returns false to stop. Ends when the server closes the stream, `stop` is
@@ -90,13 +101,13 @@ class HttpTransport {
   };
   using Attempt = std::function<Result<HttpResponse>(const Auth&)>;
 
-  explicit HttpTransport(ClientConfig config);
+  HttpTransport(ClientConfig config, Clock& clock);
   Result<Auth> currentAuth();
   // Runs `attempt` with the current credential, and once more with a new one if an exec
   // plugin's credential was refused with 401.
   Result<HttpResponse> authenticated(const Attempt& attempt);
   void applyExecCertificate(void* handle, const Auth& auth) const;
-  Result<HttpResponse> sendOnce(const HttpRequest& request, const Auth& auth);
+  Result<HttpResponse> sendOnce(const HttpRequest& request, const std::stop_token& stop, const Auth& auth);
   Result<HttpResponse> streamOnce(const HttpRequest& request, const std::function<bool(std::string_view)>& on_data,
                                   const std::stop_token& stop, StreamOptions options, const Auth& auth);
   void* acquireHandle();            // CURL*, configured for this server
@@ -104,6 +115,7 @@ class HttpTransport {
   // Sets what every request needs (URL, method, headers, body, timeout) on a pooled handle.
   void prepare(void* handle, const HttpRequest& request, const void* headers);
   Error transportError(const HttpRequest& request, int curl_code) const;
+  Error stoppedError(const HttpRequest& request, std::string_view when) const;
 
   ClientConfig config_;
   TokenSource tokens_;

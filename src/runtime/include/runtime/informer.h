@@ -21,6 +21,10 @@
 // list that cannot be processed counts as a failed list and is retried with backoff. One bad
 // object never stops the informer.
 //
+// The informer needs only list and watch, through kube::ObjectApi: a kube::Client against the API
+// server, or an in-memory fake in tests (test/support/fake_kube.h). run()'s stop token reaches
+// every call, so stopping never waits on a slow list.
+//
 // Thread safety: run() executes on one thread and calls the handlers on it, in event order;
 // handlers must be quick (enqueue a key, no API calls). store(), hasSynced() and waitForSync()
 // may be used from any thread. Handlers must be added before run() starts.
@@ -36,7 +40,7 @@
 #include <utility>
 #include <vector>
 
-#include "kube/client.h"
+#include "kube/object_api.h"
 #include "runtime/backoff.h"
 #include "runtime/clock.h"
 #include "runtime/log.h"
@@ -80,7 +84,8 @@ struct InformerStats {
 
 class Informer {
  public:
-  Informer(Client& client, Clock& clock, InformerOptions options);
+  // `api` (a kube::Client, say) and `clock` must outlive the informer.
+  Informer(ObjectApi& api, Clock& clock, InformerOptions options);
 
   void addHandler(EventHandler handler);
   // Adds a custom index to the store (see Store::addIndex); before run().
@@ -100,7 +105,7 @@ class Informer {
   enum class WatchEnd { kClean, kExpired, kFailed, kStopped };
 
   Result<void> listAndReplace(std::stop_token stop, bool after_expiry);
-  Result<Json> listAll(const std::string& resource_version);
+  Result<Json> listAll(const std::string& resource_version, const std::stop_token& stop);
   // The list's items as stored objects, and the list's resourceVersion.
   Result<std::pair<std::vector<ObjectPtr>, std::string>> listedObjects(Json listed) const;
   WatchEnd watchOnce(std::stop_token stop);
@@ -116,7 +121,7 @@ class Informer {
   void sleepFor(Duration delay, std::stop_token stop);
   Duration watchTimeout();
 
-  Client& client_;
+  ObjectApi& api_;
   Clock& clock_;
   InformerOptions options_;
   Store store_;

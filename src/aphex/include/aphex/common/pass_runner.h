@@ -18,6 +18,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <stop_token>
 #include <string>
@@ -140,7 +141,14 @@ class PassRunner {
       deps_.logger.warn("status write failed", {{std::string(kind_.name), pass.key()}, {"error", written.error().message}});
       return kube::runtime::Retry{"writing status: " + written.error().message};
     }
-    if (written->written) recordTransitions(deps_.events, *pass.live, pass.previous_conditions, pass.status.conditions);
+    if (!written->written) return outcome;
+    recordTransitions(deps_.events, *pass.live, pass.previous_conditions, pass.status.conditions);
+    // The write moved the object's resourceVersion: later writes of this pass that are
+    // conditional on it (the finalizer's removal after "Terminating") must see the new one, or
+    // they fail with a conflict and cost another pass.
+    if (written->object.is_object() && written->object.contains("metadata")) {
+      pass.live = std::make_shared<const kube::Json>(std::move(written->object));
+    }
     return outcome;
   }
 

@@ -1,0 +1,291 @@
+// The RepoBinding reconciler's decisions — placement, waiting for the Organization, whose the
+// pipeline namespace is, the order of deletion — on an in-memory object API, in milliseconds.
+// The integration tests prove the same against a real API server; these pin the decisions.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "aphex/api/group.h"
+#include "aphex/common/labels.h"
+#include "aphex/common/resources.h"
+#include "aphex/repobinding/reconciler.h"
+#include "support/fake_clock.h"
+#include "support/fake_kube.h"
+
+namespace aphex::repobinding {
+namespace {
+
+using kube::Json;
+using kube::runtime::Done;
+using kube::runtime::Outcome;
+using kube::runtime::RequeueAfter;
+using kube::runtime::Retry;
+using kube::runtime::Terminal;
+using kube::testing::FakeObjectApi;
+using kube::testing::Verb;
+using kube::testing::Write;
+using ::testing::HasSubstr;
+namespace res = aphex::resources;
+
+constexpr const char* kPlatform = "platform-system";
+
+constexpr const char* kPipeline = R"(apiVersion: tekton.dev/v1
+kind: Pipeline
+metadata: {name: build}
+spec:
+  params:
+    - {name: git-url, type: string}
+    - {name: git-revision, type: string}
+    - {name: repo-full-name, type: string}
+    - {name: event-type, type: string}
+    - {name: event-id, type: string}
+  tasks:
+    - name: hello
+      taskSpec:
+        steps: [{name: hello, image: "alpine:3.20", script: echo hello}]
+)";
+
+// Events go nowhere: these tests look at objects and status.
+class NoEvents : public kube::runtime::EventWriter {
+ public:
+  kube::Result<Json> create(const std::string&, const Json& event) override { return event; }
+  kube::Result<Json> patch(const std::string&, const std::string&, const Json& patch) override { return patch; }
+};
+
+class RepoBindingReconcilerTest : public ::testing::Test {
+ protected:
+  RepoBindingReconcilerTest() {
+    config_.platform_namespace = kPlatform;
+    for (const auto& kind : kinds()) children_.add(kind, stores_[kind.plural]);
+    repo_bindings_.addIndex(std::string(kBindingsByOrganization), [](const Json& binding) {
+      return std::vector<std::string>{binding["spec"].value("aphexOrg", "")};
+    });
+  }
+
+  static std::vector<kube::ResourceType> kinds() {
+    std::vector<kube::ResourceType> all = childKinds();
+    all.push_back(res::kNamespaces);
+    return all;
+  }
+
+  Reconciler& reconciler() {
+    if (!reconciler_) {
+      reconciler_ = std::make_unique<Reconciler>(ReconcilerDeps{.client = api_,
+                                                                .clock = clock_,
+                                                                .config = config_,
+                                                                .repo_bindings = repo_bindings_,
+                                                                .organizations = organizations_,
+                                                                .api_server_endpoints = endpoints_,
+                                                                .children = children_,
+                                                                .events = events_});
+    }
+    return *reconciler_;
+  }
+
+  // What informers would hold after the API server's last change: Aphex's objects and children
+  // (children only as far as they carry Aphex's label, as the real caches).
+  void syncCaches() {
+    replaceStore(organizations_, api::kOrganizations, kPlatform, "");
+    replaceStore(repo_bindings_, api::kRepoBindings, "", "");
+    for (const auto& kind : kinds()) replaceStore(stores_[kind.plural], kind, "", std::string(kManagedSelector));
+  }
+
+  void replaceStore(kube::runtime::Store& store, const kube::ResourceType& type, const std::string& ns,
+                    const std::string& selector) {
+    auto listed = api_.list(type, ns, {.label_selector = selector});
+    ASSERT_TRUE(listed) << listed.error().message;
+    // As the informer stores them: list items carry no apiVersion and kind of their own.
+    const std::string list_kind = listed->value("kind", "");
+    std::vector<kube::runtime::ObjectPtr> objects;
+    for (Json item : (*listed)["items"]) {
+      item["apiVersion"] = type.apiVersion();
+      item["kind"] = list_kind.substr(0, list_kind.size() - std::string_view("List").size());
+      objects.push_back(std::make_shared<const Json>(std::move(item)));
+    }
+    store.replace(std::move(objects));
+  }
+
+  // One pass, with the caches as the last one left them.
+  Outcome pass(const std::string& ns = kPlatform, const std::string& name = "app1") {
+    syncCaches();
+    writes_before_ = api_.writes().size();
+    return reconciler().reconcile({.ns = ns, .name = name}, {});
+  }
+
+  // The writes of the last pass, status writes and list calls aside.
+  std::vector<Write> passWrites() const {
+    std::vector<Write> writes;
+    const auto all = api_.writes();
+    for (std::size_t i = writes_before_; i < all.size(); ++i) writes.push_back(all[i]);
+    return writes;
+  }
+
+  void seedReadyOrganization(const std::string& name = "acme") {
+    api_.seed(api::kOrganizations, Json::parse(R"({"apiVersion": "aphex.io/v1alpha1", "kind": "Organization",
+      "metadata": {"name": ")" + name + R"(", "namespace": "platform-system", "generation": 1},
+      "spec": {"adminUsers": ["ada@example.test"]},
+      "status": {"observedGeneration": 1, "phase": "Ready", "webhookURL": "https://hooks.example.test/acme",
+                 "conditions": [
+                   {"type": "Ready", "status": "True", "reason": "Ready", "message": "",
+                    "lastTransitionTime": "2026-12-06T10:00:00Z", "observedGeneration": 1},
+                   {"type": "WebhookReady", "status": "True", "reason": "ListenerReady", "message": "",
+                    "lastTransitionTime": "2026-12-06T10:00:00Z", "observedGeneration": 1}]}})"));
+  }
+
+  Json binding(const std::string& ns = kPlatform, const std::string& pipeline = "app1") const {
+    return {{"apiVersion", "aphex.io/v1alpha1"},
+            {"kind", "RepoBinding"},
+            {"metadata", {{"name", "app1"}, {"namespace", ns}, {"generation", 1}}},
+            {"spec",
+             {{"aphexOrg", "acme"},
+              {"repoOrg", "acme-gh"},
+              {"repoName", "app1"},
+              {"branch", "main"},
+              {"pipelineName", pipeline},
+              {"pipelineSpec", kPipeline}}}};
+  }
+
+  Json stored(const kube::ResourceType& type, const std::string& ns, const std::string& name) const {
+    return api_.find(type, ns, name).value_or(Json());
+  }
+  Json status() const { return stored(api::kRepoBindings, kPlatform, "app1").value("status", Json::object()); }
+  std::string readyReason() const {
+    for (const auto& condition : status().value("conditions", Json::array())) {
+      if (condition["type"] == "Ready") return condition.value("reason", "");
+    }
+    return "";
+  }
+  bool holdsFinalizer() const {
+    const Json live = stored(api::kRepoBindings, kPlatform, "app1");
+    const Json finalizers = live["metadata"].value("finalizers", Json::array());
+    return std::find(finalizers.begin(), finalizers.end(), Json(kFinalizer)) != finalizers.end();
+  }
+
+  kube::testing::FakeClock clock_;
+  FakeObjectApi api_{clock_};
+  ControllerConfig config_;
+  kube::runtime::Store organizations_;
+  kube::runtime::Store repo_bindings_;
+  kube::runtime::Store endpoints_;
+  std::map<std::string, kube::runtime::Store> stores_;
+  ChildCache children_;
+  kube::runtime::EventRecorder events_{std::make_unique<NoEvents>(), clock_, {}};
+  std::unique_ptr<Reconciler> reconciler_;
+  std::size_t writes_before_ = 0;
+};
+
+TEST_F(RepoBindingReconcilerTest, ABindingOutsideThePlatformAndItsOrgNamespaceFailsForGoodAndMakesNothing) {
+  seedReadyOrganization();
+  api_.seed(api::kRepoBindings, binding("elsewhere"));
+  const Outcome outcome = pass("elsewhere");
+  EXPECT_TRUE(std::holds_alternative<Terminal>(outcome));
+  const Json live = stored(api::kRepoBindings, "elsewhere", "app1");
+  EXPECT_EQ(live["status"]["phase"], "Failed");
+  EXPECT_EQ(passWrites(), (std::vector<Write>{{Verb::kApply, "repobindings.aphex.io/status", "elsewhere", "app1"}}))
+      << "a misplaced binding writes its status and nothing else";
+}
+
+TEST_F(RepoBindingReconcilerTest, ABindingWaitsPendingForItsOrganizationWithoutAFinalizer) {
+  api_.seed(api::kRepoBindings, binding());
+  EXPECT_TRUE(std::holds_alternative<Done>(pass())) << "the Organization's watch wakes it";
+  EXPECT_EQ(status()["phase"], "Pending");
+  EXPECT_EQ(readyReason(), "OrganizationNotFound");
+  EXPECT_FALSE(holdsFinalizer());
+  EXPECT_EQ(passWrites().size(), 1u) << "only its status";
+}
+
+TEST_F(RepoBindingReconcilerTest, ANamespaceAnotherBindingMadeIsRefusedBeforeTheFinalizer) {
+  seedReadyOrganization();
+  api_.seed(res::kNamespaces, Json::parse(R"({"apiVersion": "v1", "kind": "Namespace",
+    "metadata": {"name": "app1", "labels": {"app.kubernetes.io/managed-by": "aphex-controller"},
+                 "annotations": {"aphex.io/repo-binding": "org-acme/other"}}})"));
+  api_.seed(api::kRepoBindings, binding());
+  EXPECT_TRUE(std::holds_alternative<Terminal>(pass()));
+  EXPECT_EQ(status()["phase"], "Failed");
+  EXPECT_EQ(readyReason(), "NamespaceNotReady");
+  EXPECT_FALSE(holdsFinalizer()) << "deleting this binding must not touch the other's namespace";
+  EXPECT_EQ(stored(res::kNamespaces, "", "app1")["metadata"]["annotations"]["aphex.io/repo-binding"], "org-acme/other");
+}
+
+TEST_F(RepoBindingReconcilerTest, AFirstPassAddsTheFinalizerThenClaimsTheNamespaceThenMakesTheChildren) {
+  seedReadyOrganization();
+  api_.seed(api::kRepoBindings, binding());
+  const Outcome outcome = pass();
+  EXPECT_TRUE(std::holds_alternative<Done>(outcome)) << status().dump(2);
+  const auto writes = passWrites();
+  ASSERT_GE(writes.size(), 3u);
+  EXPECT_EQ(writes[0], (Write{Verb::kMergePatch, "repobindings.aphex.io", kPlatform, "app1"})) << "the finalizer";
+  EXPECT_EQ(writes[1], (Write{Verb::kCreate, "namespaces", "", "app1"})) << "a create-only claim";
+  EXPECT_EQ(writes.back(), (Write{Verb::kApply, "repobindings.aphex.io/status", kPlatform, "app1"}));
+  EXPECT_TRUE(holdsFinalizer());
+  EXPECT_EQ(status()["phase"], "Ready");
+  // At rest, a second pass writes nothing.
+  EXPECT_TRUE(std::holds_alternative<Done>(pass()));
+  EXPECT_TRUE(passWrites().empty()) << ::testing::PrintToString(passWrites());
+}
+
+TEST_F(RepoBindingReconcilerTest, ATransientFailureRetriesAndSaysProvisioning) {
+  seedReadyOrganization();
+  api_.seed(api::kRepoBindings, binding());
+  api_.failNext(Verb::kApply, kube::testing::statusError(500, "InternalError", "etcd is slow"));
+  const Outcome outcome = pass();
+  ASSERT_TRUE(std::holds_alternative<Retry>(outcome));
+  EXPECT_THAT(std::get<Retry>(outcome).reason, HasSubstr("etcd is slow"));
+  EXPECT_EQ(status()["phase"], "Provisioning");
+}
+
+// Whether every write in `writes` before the first of `last` is a delete.
+bool onlyDeletesBefore(const std::vector<Write>& writes, const Write& last) {
+  const auto found = std::find(writes.begin(), writes.end(), last);
+  if (found == writes.end()) return false;
+  return std::all_of(writes.begin() + 1, found, [](const Write& write) { return write.verb == Verb::kRemove; });
+}
+
+TEST_F(RepoBindingReconcilerTest, DeletionSaysTerminatingRemovesChildrenReleasesTheNamespaceThenTheFinalizer) {
+  seedReadyOrganization();
+  api_.seed(api::kRepoBindings, binding());  // deletionPolicy Retain, the default
+  ASSERT_TRUE(std::holds_alternative<Done>(pass()));
+  ASSERT_TRUE(api_.remove(api::kRepoBindings, kPlatform, "app1"));  // it holds the finalizer: deletionTimestamp
+
+  ASSERT_TRUE(std::holds_alternative<Done>(pass())) << "one pass: the finalizer patch sees the status write";
+  const auto writes = passWrites();
+  ASSERT_GE(writes.size(), 3u);
+  EXPECT_EQ(writes.front(), (Write{Verb::kApply, "repobindings.aphex.io/status", kPlatform, "app1"}))
+      << "Ready turns False first, which takes the namespace off the listener";
+  const Write release{Verb::kMergePatch, "namespaces", "", "app1"};
+  EXPECT_TRUE(onlyDeletesBefore(writes, release)) << ::testing::PrintToString(writes);
+  EXPECT_EQ(writes.back(), (Write{Verb::kMergePatch, "repobindings.aphex.io", kPlatform, "app1"})) << "the finalizer, last";
+  EXPECT_FALSE(api_.find(api::kRepoBindings, kPlatform, "app1").has_value());
+  EXPECT_FALSE(api_.find(res::kRoleBindings, "app1", "pipeline-runner").has_value());
+  const Json retained = stored(res::kNamespaces, "", "app1");
+  EXPECT_EQ(retained["metadata"]["annotations"]["aphex.io/retained-from"], "acme/app1");
+  EXPECT_FALSE(retained["metadata"]["labels"].contains("app.kubernetes.io/managed-by"));
+}
+
+TEST_F(RepoBindingReconcilerTest, DeletionWithPolicyDeleteKeepsTheFinalizerUntilTheNamespaceHasGone) {
+  seedReadyOrganization();
+  Json deleting = binding();
+  deleting["spec"]["deletionPolicy"] = "Delete";
+  api_.seed(api::kRepoBindings, deleting);
+  ASSERT_TRUE(std::holds_alternative<Done>(pass()));
+  // A namespace controller would hold the namespace until its content is gone.
+  ASSERT_TRUE(api_.mergePatch(res::kNamespaces, "", "app1", Json::parse(R"({"metadata": {"finalizers": ["kubernetes"]}})")));
+  ASSERT_TRUE(api_.remove(api::kRepoBindings, kPlatform, "app1"));
+
+  const Outcome first = pass();
+  ASSERT_TRUE(std::holds_alternative<RequeueAfter>(first)) << ::testing::PrintToString(passWrites());
+  EXPECT_TRUE(onlyDeletesBefore(passWrites(), Write{Verb::kRemove, "namespaces", "", "app1"}));
+  EXPECT_EQ(readyReason(), "DeletingNamespace");
+  EXPECT_TRUE(holdsFinalizer()) << "the finalizer stays until the namespace is gone";
+
+  const Outcome waiting = pass();
+  EXPECT_TRUE(std::holds_alternative<RequeueAfter>(waiting));
+  EXPECT_TRUE(holdsFinalizer());
+
+  ASSERT_TRUE(api_.mergePatch(res::kNamespaces, "", "app1", Json::parse(R"({"metadata": {"finalizers": null}})")));
+  ASSERT_FALSE(api_.find(res::kNamespaces, "", "app1").has_value());
+  EXPECT_TRUE(std::holds_alternative<Done>(pass()));
+  EXPECT_FALSE(api_.find(api::kRepoBindings, kPlatform, "app1").has_value()) << "the finalizer went, and the object";
+}
+
+}  // namespace
+}  // namespace aphex::repobinding
