@@ -8,6 +8,7 @@
 #include "aphex/common/labels.h"
 #include "aphex/common/resources.h"
 #include "aphex/repobinding/reconciler.h"
+#include "support/fake_caches.h"
 #include "support/fake_clock.h"
 #include "support/fake_kube.h"
 
@@ -44,13 +45,6 @@ spec:
         steps: [{name: hello, image: "alpine:3.20", script: echo hello}]
 )";
 
-// Events go nowhere: these tests look at objects and status.
-class NoEvents : public kube::runtime::EventWriter {
- public:
-  kube::Result<Json> create(const std::string&, const Json& event) override { return event; }
-  kube::Result<Json> patch(const std::string&, const std::string&, const Json& patch) override { return patch; }
-};
-
 class RepoBindingReconcilerTest : public ::testing::Test {
  protected:
   RepoBindingReconcilerTest() {
@@ -84,24 +78,11 @@ class RepoBindingReconcilerTest : public ::testing::Test {
   // What informers would hold after the API server's last change: Aphex's objects and children
   // (children only as far as they carry Aphex's label, as the real caches).
   void syncCaches() {
-    replaceStore(organizations_, api::kOrganizations, kPlatform, "");
-    replaceStore(repo_bindings_, api::kRepoBindings, "", "");
-    for (const auto& kind : kinds()) replaceStore(stores_[kind.plural], kind, "", std::string(kManagedSelector));
-  }
-
-  void replaceStore(kube::runtime::Store& store, const kube::ResourceType& type, const std::string& ns,
-                    const std::string& selector) {
-    auto listed = api_.list(type, ns, {.label_selector = selector});
-    ASSERT_TRUE(listed) << listed.error().message;
-    // As the informer stores them: list items carry no apiVersion and kind of their own.
-    const std::string list_kind = listed->value("kind", "");
-    std::vector<kube::runtime::ObjectPtr> objects;
-    for (Json item : (*listed)["items"]) {
-      item["apiVersion"] = type.apiVersion();
-      item["kind"] = list_kind.substr(0, list_kind.size() - std::string_view("List").size());
-      objects.push_back(std::make_shared<const Json>(std::move(item)));
+    kube::testing::fillStore(api_, organizations_, api::kOrganizations, kPlatform);
+    kube::testing::fillStore(api_, repo_bindings_, api::kRepoBindings);
+    for (const auto& kind : kinds()) {
+      kube::testing::fillStore(api_, stores_[kind.plural], kind, "", std::string(kManagedSelector));
     }
-    store.replace(std::move(objects));
   }
 
   // One pass, with the caches as the last one left them.
@@ -168,7 +149,7 @@ class RepoBindingReconcilerTest : public ::testing::Test {
   kube::runtime::Store endpoints_;
   std::map<std::string, kube::runtime::Store> stores_;
   ChildCache children_;
-  kube::runtime::EventRecorder events_{std::make_unique<NoEvents>(), clock_, {}};
+  kube::runtime::EventRecorder events_{std::make_unique<kube::testing::DiscardedEvents>(), clock_, {}};
   std::unique_ptr<Reconciler> reconciler_;
   std::size_t writes_before_ = 0;
 };
