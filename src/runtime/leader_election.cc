@@ -391,7 +391,7 @@ LeaderElector::Attempt LeaderElector::tryAcquireOrRenew(MonoTime now) {
   auto lease = api_->get();
   if (lease || lease.error().isNotFound()) lease_known_ = true;
   if (!lease) {
-    if (!lease.error().isNotFound()) return Attempt::kFailed;
+    if (!lease.error().isNotFound()) return failed("reading the Lease", lease.error());
     observed_.reset();
     return write(ElectionAction::kCreate);
   }
@@ -410,10 +410,18 @@ LeaderElector::Attempt LeaderElector::write(ElectionAction action) {
   // AlreadyExists or Conflict mean another candidate wrote first; anything else is retried too.
   auto written = creating ? api_->create(newLease(options_.lease_namespace, options_.lease_name, next))
                           : api_->update(leaseWithRecord(observed_lease_, next));
-  if (!written) return Attempt::kFailed;
+  // AlreadyExists or Conflict: another candidate wrote first, the ordinary course of an election.
+  if (!written && (written.error().isAlreadyExists() || written.error().isConflict())) return Attempt::kFailed;
+  if (!written) return failed(creating ? "creating the Lease" : "renewing the Lease", written.error());
   auto record = recordFromLease(*written);
   noteObserved(record ? std::move(*record) : next, std::move(*written), clock_.now());
   return Attempt::kHeld;
+}
+
+LeaderElector::Attempt LeaderElector::failed(std::string_view what, const kube::Error& error) const {
+  options_.logger.warn("leader election: " + std::string(what) + " failed; trying again",
+                       {{"lease", options_.lease_namespace + "/" + options_.lease_name}, {"error", error.message}});
+  return Attempt::kFailed;
 }
 
 void LeaderElector::noteObserved(LeaderElectionRecord record, kube::Json lease, MonoTime now) {

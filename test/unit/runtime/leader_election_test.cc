@@ -393,6 +393,10 @@ class ElectionLoop : public ::testing::Test {
       std::lock_guard lock(mutex_);
       new_leaders_.push_back(identity);
     };
+    options.logger = Logger({.level = LogLevel::kInfo, .sink = [this](std::string_view line) {
+      std::lock_guard lock(mutex_);
+      log_ += std::string(line) + "\n";
+    }});
     auto elector = LeaderElector::create(std::make_unique<FakeLeaseApi>(server_), clock_, options);
     ASSERT_TRUE(elector) << elector.error().message;
     elector_ = std::move(*elector);
@@ -454,6 +458,12 @@ class ElectionLoop : public ::testing::Test {
   std::atomic<int> stopped_calls_ = 0;
   std::mutex mutex_;
   std::vector<std::string> new_leaders_;  // guarded by mutex_
+  std::string log_;                       // guarded by mutex_
+
+  std::string log() {
+    std::lock_guard lock(mutex_);
+    return log_;
+  }
 };
 
 TEST_F(ElectionLoop, ACandidateCreatesAnAbsentLeaseAndLeads) {
@@ -536,6 +546,8 @@ TEST_F(ElectionLoop, TheLeaderStopsLeadingWhenItCannotRenewWithinTheRenewDeadlin
   EXPECT_FALSE(work_saw_leader_after_stop_);
   EXPECT_EQ(stopped_calls_, 1);
   EXPECT_EQ(server_.current()["spec"]["holderIdentity"], "me") << "a leader that lost the lease must not release it";
+  EXPECT_THAT(log(), HasSubstr("renewing the Lease failed")) << "each failed renewal says why";
+  EXPECT_THAT(log(), HasSubstr("kube-system/aphex"));
 }
 
 // The write gate's predicate: false the moment the renew deadline passes on the clock, without

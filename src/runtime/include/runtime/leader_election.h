@@ -26,6 +26,7 @@
 #include "kube/client.h"
 #include "kube/result.h"
 #include "runtime/clock.h"
+#include "runtime/log.h"
 
 namespace kube::runtime {
 
@@ -62,6 +63,9 @@ struct LeaderElectionOptions {
   // When the observed holder changes to a non-empty identity (this one included). Called on the
   // election thread: keep it quick.
   std::function<void(const std::string& identity)> on_new_leader;
+  // A Lease that cannot be read or written (say, RBAC refuses it) is logged here as a warning,
+  // each failed attempt: otherwise a candidate would stand for election for ever in silence.
+  Logger logger = defaultLogger().named("leader-election");
 };
 
 // Checks what client-go checks, naming the offending field: all durations > 0, lease_duration >
@@ -193,6 +197,8 @@ class LeaderElector {
   void renewUntilTermEnds(std::stop_token term);
   Attempt tryAcquireOrRenew(MonoTime now);
   Attempt write(ElectionAction action);
+  // Logs why an attempt failed (a Lease refused or unreachable), and says it failed.
+  Attempt failed(std::string_view what, const kube::Error& error) const;
   void noteObserved(LeaderElectionRecord record, kube::Json lease, MonoTime now);
   void watchRenewDeadline(std::stop_source& term);
   void endTerm(std::stop_source& term);
