@@ -25,12 +25,7 @@ bool changedApartFromTime(api::KnowledgeBaseStatus now, api::KnowledgeBaseStatus
 Reconciler::Reconciler(ReconcilerDeps deps)
     : deps_(std::move(deps)),
       writer_(deps_.client, deps_.children),
-      runner_({.objects = deps_.knowledge_bases,
-               .writer = writer_,
-               .clock = deps_.clock,
-               .events = deps_.events,
-               .logger = deps_.logger},
-              kind()) {}
+      runner_(passRunnerDeps(deps_, deps_.knowledge_bases, writer_), kind()) {}
 
 PassKind<Reconciler::Pass> Reconciler::kind() {
   return {.type = api::kKnowledgeBases,

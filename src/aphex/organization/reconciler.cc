@@ -25,12 +25,7 @@ CloudflareFactory defaultCloudflareFactory() {
 Reconciler::Reconciler(ReconcilerDeps deps)
     : deps_(std::move(deps)),
       writer_(deps_.client, deps_.children),
-      runner_({.objects = deps_.organizations,
-               .writer = writer_,
-               .clock = deps_.clock,
-               .events = deps_.events,
-               .logger = deps_.logger},
-              kind()) {}
+      runner_(passRunnerDeps(deps_, deps_.organizations, writer_), kind()) {}
 
 PassKind<Reconciler::Pass> Reconciler::kind() {
   return {.type = api::kOrganizations,

@@ -27,12 +27,7 @@ constexpr std::string_view kAbsent = "Absent";
 Reconciler::Reconciler(ReconcilerDeps deps)
     : deps_(std::move(deps)),
       writer_(deps_.client, deps_.children),
-      runner_({.objects = deps_.repo_bindings,
-               .writer = writer_,
-               .clock = deps_.clock,
-               .events = deps_.events,
-               .logger = deps_.logger},
-              kind()) {}
+      runner_(passRunnerDeps(deps_, deps_.repo_bindings, writer_), kind()) {}
 
 PassKind<Reconciler::Pass> Reconciler::kind() {
   return {.type = api::kRepoBindings,

@@ -71,6 +71,12 @@ struct PassRunnerDeps {
   kube::runtime::Logger logger;
 };
 
+// The runner's dependencies from a reconciler's own (any struct with clock, events and logger).
+template <class ReconcilerDeps>
+PassRunnerDeps passRunnerDeps(ReconcilerDeps& deps, const kube::runtime::Store& objects, ChildWriter& writer) {
+  return {.objects = objects, .writer = writer, .clock = deps.clock, .events = deps.events, .logger = deps.logger};
+}
+
 template <class Pass>
 class PassRunner {
  public:
