@@ -7,8 +7,10 @@
 #include <yaml-cpp/parser.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstdint>
 #include <cstdlib>
 #include <optional>
@@ -292,9 +294,26 @@ class JsonBuilder final : public YAML::EventHandler {
   std::size_t bytes_ = 0;
 };
 
-// yaml-cpp's own message, bounded: some quote the input.
+// `text` with every byte that is not part of valid UTF-8 (or is NUL) written as \xHH, so that it
+// can be stored as JSON (a condition, an Event, a log line).
+std::string escapeUnreadable(std::string text) {
+  std::string clean;
+  std::string_view rest = text;
+  while (const auto at = unreadableByte(rest)) {
+    clean.append(rest.substr(0, *at));
+    std::array<char, 5> hex{};
+    std::snprintf(hex.data(), hex.size(), "\\x%02X", static_cast<unsigned char>(rest[*at]));
+    clean.append(hex.data());
+    rest.remove_prefix(*at + 1);
+  }
+  return clean.append(rest);
+}
+
+// yaml-cpp's own message, bounded: some quote the input, and some quote a single byte of it
+// ("unknown escape character: " and the lead byte of a multi-byte character), which is not
+// UTF-8 on its own.
 std::string syntaxError(const YAML::Exception& e) {
-  return "invalid YAML at " + where(e.mark) + ": " + detail::excerpt(e.msg);
+  return "invalid YAML at " + where(e.mark) + ": " + detail::excerpt(escapeUnreadable(e.msg));
 }
 
 }  // namespace

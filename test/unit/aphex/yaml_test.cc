@@ -254,5 +254,14 @@ TEST(ApiYamlPipelineSpec, ReproducersAreRefusedCleanly) {
   EXPECT_THAT(alias.error().message, AllOf(HasSubstr("not valid YAML or JSON"), HasSubstr("aliases are not allowed")));
 }
 
+// Found by the pipeline_spec fuzz target: yaml-cpp names an unknown escape by its first byte
+// alone, the lead byte of "é" here, which is not UTF-8 and could not be written to a condition.
+TEST(ApiYamlPipelineSpec, AnUnknownEscapeOfAMultiByteCharacterIsReportedAsValidUtf8) {
+  auto escaped = yamlToJson("key: \"\\\xC3\xA9\"\n");
+  ASSERT_FALSE(escaped);
+  EXPECT_THAT(escaped.error().message, HasSubstr("unknown escape character: \\xC3"));
+  EXPECT_NO_THROW((void)Json(escaped.error().message).dump());
+}
+
 }  // namespace
 }  // namespace aphex::api
