@@ -28,15 +28,6 @@ MapFunction byAnnotation(std::string annotation) {
   };
 }
 
-MapFunction byLabel(std::string label, std::string owner_ns) {
-  return [label = std::move(label), ns = std::move(owner_ns)](const Json& object) -> std::vector<Request> {
-    const auto labels = object.value("metadata", Json::object()).value("labels", Json::object());
-    const auto value = labels.find(label);
-    if (value == labels.end() || !value->is_string() || value->get<std::string>().empty()) return {};
-    return {{.ns = ns, .name = value->get<std::string>()}};
-  };
-}
-
 MapFunction toAll(const Informer& primary) {
   return [&primary](const Json&) { return requestsFor(primary.store().list()); };
 }

@@ -32,8 +32,6 @@ MapFunction byOwnerReference(std::string owner_kind);
 // The owner named by the object's annotation `annotation`: "namespace/name", or "name" for a
 // cluster-scoped owner. Objects without it map to nothing.
 MapFunction byAnnotation(std::string annotation);
-// The owner in namespace `owner_ns` whose name is the object's label `label`.
-MapFunction byLabel(std::string label, std::string owner_ns);
 // Every object in `primary`'s cache: for something all of them depend on.
 MapFunction toAll(const Informer& primary);
 // The objects of `primary` that its store's custom index `index` files under `value_of(object)`
