@@ -132,22 +132,27 @@ class PassRunner {
   std::optional<kube::runtime::Outcome> markTerminating(Pass& pass) const {
     if (pass.object.status.phase == api::Phase::kTerminating) return std::nullopt;
     pass.stopAt(StepResult::waiting("Deleting", "cleaning up before the object goes"));
-    const kube::runtime::Outcome written = writeStatus(pass, kube::runtime::Done{});
-    if (std::holds_alternative<kube::runtime::Done>(written)) return std::nullopt;
-    return written;
+    return sendStatus(pass);
   }
 
   kube::runtime::Outcome writeStatus(Pass& pass, kube::runtime::Outcome outcome) const {
+    if (auto ended = sendStatus(pass)) return *ended;
+    return outcome;
+  }
+
+  // Writes the pass's status; nullopt when it was written (or nothing changed), else the outcome
+  // that ends the pass: Done when the object has gone meanwhile, Retry when the write failed.
+  std::optional<kube::runtime::Outcome> sendStatus(Pass& pass) const {
     pass.status.observed_generation = pass.object.metadata.generation;
     pass.status.phase = pass.phase();
     if (kind_.complete_status) kind_.complete_status(pass);
     auto written = deps_.writer.applier().applyStatus(kind_.type, api::toJson(pass.status), *pass.live);
     if (!written) {
-      if (written.error().isNotFound()) return kube::runtime::Done{};  // gone meanwhile
+      if (written.error().isNotFound()) return kube::runtime::Done{};
       deps_.logger.warn("status write failed", {{std::string(kind_.name), pass.key()}, {"error", written.error().message}});
       return kube::runtime::Retry{"writing status: " + written.error().message};
     }
-    if (!written->written) return outcome;
+    if (!written->written) return std::nullopt;
     recordTransitions(deps_.events, *pass.live, pass.previous_conditions, pass.status.conditions);
     // The write moved the object's resourceVersion: later writes of this pass that are
     // conditional on it (the finalizer's removal after "Terminating") must see the new one, or
@@ -155,7 +160,7 @@ class PassRunner {
     if (written->object.is_object() && written->object.contains("metadata")) {
       pass.live = std::make_shared<const kube::Json>(std::move(written->object));
     }
-    return outcome;
+    return std::nullopt;
   }
 
   PassRunnerDeps deps_;
