@@ -58,6 +58,13 @@ inline std::int64_t statusKilobytes(const std::string& status, std::string_view 
   return std::strtoll(status.c_str() + at + field.size() + 1, nullptr, 10);
 }
 
+// A 403 "status unknown for quota": the namespace's ResourceQuota names a resource
+// kube-controller-manager's quota controller has not counted yet (a new Organization's namespace,
+// a CRD it discovers on its next resync, up to 30 s later). It passes.
+inline bool quotaNotCountedYet(const kube::Error& error) {
+  return error.isForbidden() && error.message.find("status unknown for quota") != std::string::npos;
+}
+
 inline bool retriable(const kube::Error& error) {
   return error.kind == kube::ErrorKind::kTransport || error.httpCode() == 429 || error.httpCode() >= 500;
 }
@@ -65,8 +72,13 @@ inline bool retriable(const kube::Error& error) {
 // Seeding a run must not fail on a busy API server: up to 5 attempts, backing off.
 template <typename Call>
 kube::Result<kube::Json> withRetries(Call&& call) {
-  for (int attempt = 1;; ++attempt) {
+  for (int attempt = 1, uncounted = 0;; ++attempt) {
     auto result = call();
+    if (!result && quotaNotCountedYet(result.error()) && ++uncounted < 120) {
+      --attempt;  // not the API server's fault: wait for the quota controller, up to a minute
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      continue;
+    }
     if (result || attempt == 5 || !retriable(result.error())) return result;
     std::this_thread::sleep_for(std::chrono::milliseconds(200 * attempt));
   }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string_view>
 #include <string>
@@ -39,6 +40,32 @@ class DiscardedEvents final : public runtime::EventWriter {
  public:
   Result<Json> create(const std::string&, const Json& event) override { return event; }
   Result<Json> patch(const std::string&, const std::string&, const Json& patch) override { return patch; }
+};
+
+// An EventWriter that keeps every Event created, for tests that count them; read after the
+// recorder's flush(). The log is shared, so it outlives the writer the recorder owns.
+class RecordedEvents final : public runtime::EventWriter {
+ public:
+  struct Log {
+    std::mutex mutex;
+    std::vector<Json> created;
+    std::vector<std::string> reasons() {
+      std::lock_guard lock(mutex);
+      std::vector<std::string> out;
+      for (const auto& event : created) out.push_back(event.value("reason", ""));
+      return out;
+    }
+  };
+  explicit RecordedEvents(std::shared_ptr<Log> log) : log_(std::move(log)) {}
+  Result<Json> create(const std::string&, const Json& event) override {
+    std::lock_guard lock(log_->mutex);
+    log_->created.push_back(event);
+    return event;
+  }
+  Result<Json> patch(const std::string&, const std::string&, const Json& patch) override { return patch; }
+
+ private:
+  std::shared_ptr<Log> log_;
 };
 
 }  // namespace kube::testing

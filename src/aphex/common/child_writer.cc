@@ -172,16 +172,19 @@ kube::Result<void> ChildWriter::removeFinalizer(const kube::ResourceType& type, 
 
 void recordTransitions(kube::runtime::EventRecorder& events, const Json& regarding_object,
                        const std::vector<api::Condition>& before, const std::vector<api::Condition>& now) {
+  constexpr std::string_view kReady = "Ready";  // every kind's summary condition
+  const api::Condition* ready = api::findCondition(now, kReady);
+  if (ready == nullptr) return;
+  const api::Condition* previous = api::findCondition(before, kReady);
+  const bool same_status = previous != nullptr && previous->status == ready->status;
+  // While Ready is False its reason says why (the first failing step, or a wait); a new reason is
+  // news, a new message alone (a retry's error text) is not.
+  if (same_status && (ready->status == api::ConditionStatus::kTrue || previous->reason == ready->reason)) return;
   const auto regarding = kube::runtime::ObjectReference::of(regarding_object);
-  for (const auto& condition : now) {
-    const api::Condition* previous = api::findCondition(before, condition.type);
-    if (previous != nullptr && previous->status == condition.status && previous->reason == condition.reason) continue;
-    const std::string note = condition.type + ": " + condition.message;
-    if (condition.status == api::ConditionStatus::kTrue) {
-      events.normal(regarding, condition.reason, "Reconcile", note);
-    } else {
-      events.warning(regarding, condition.reason, "Reconcile", note);
-    }
+  if (ready->status == api::ConditionStatus::kTrue) {
+    events.normal(regarding, ready->reason, "Reconcile", ready->message);
+  } else {
+    events.warning(regarding, ready->reason, "Reconcile", ready->message);
   }
 }
 

@@ -149,7 +149,8 @@ class RepoBindingReconcilerTest : public ::testing::Test {
   kube::runtime::Store endpoints_;
   std::map<std::string, kube::runtime::Store> stores_;
   ChildCache children_;
-  kube::runtime::EventRecorder events_{std::make_unique<kube::testing::DiscardedEvents>(), clock_, {}};
+  std::shared_ptr<kube::testing::RecordedEvents::Log> events_log_ = std::make_shared<kube::testing::RecordedEvents::Log>();
+  kube::runtime::EventRecorder events_{std::make_unique<kube::testing::RecordedEvents>(events_log_), clock_, {}};
   std::unique_ptr<Reconciler> reconciler_;
   std::size_t writes_before_ = 0;
 };
@@ -199,9 +200,24 @@ TEST_F(RepoBindingReconcilerTest, AFirstPassAddsTheFinalizerThenClaimsTheNamespa
   EXPECT_EQ(writes.back(), (Write{Verb::kApply, "repobindings.aphex.io/status", kPlatform, "app1"}));
   EXPECT_TRUE(holdsFinalizer());
   EXPECT_EQ(status()["phase"], "Ready");
+  events_.flush();
+  EXPECT_EQ(events_log_->reasons(), std::vector<std::string>{"Ready"}) << "one Event: Ready, not one per condition";
   // At rest, a second pass writes nothing.
   EXPECT_TRUE(std::holds_alternative<Done>(pass()));
   EXPECT_TRUE(passWrites().empty()) << ::testing::PrintToString(passWrites());
+}
+
+TEST_F(RepoBindingReconcilerTest, ReadyPostsAnEventWhenItTurnsOrChangesItsReasonNotWhenOnlyItsMessageDoes) {
+  seedReadyOrganization();
+  api_.seed(api::kRepoBindings, binding());
+  api_.failNext(Verb::kApply, kube::testing::statusError(500, "InternalError", "etcd is slow"));
+  ASSERT_TRUE(std::holds_alternative<Retry>(pass()));
+  api_.failNext(Verb::kApply, kube::testing::statusError(500, "InternalError", "etcd is still slow"));
+  ASSERT_TRUE(std::holds_alternative<Retry>(pass()));
+  ASSERT_TRUE(std::holds_alternative<Done>(pass()));
+  events_.flush();
+  EXPECT_EQ(events_log_->reasons(), (std::vector<std::string>{"NotReady", "Ready"}))
+      << "the second failure has the same reason: no Event";
 }
 
 TEST_F(RepoBindingReconcilerTest, ATransientFailureRetriesAndSaysProvisioning) {
