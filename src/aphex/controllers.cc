@@ -8,6 +8,7 @@
 #include "aphex/repobinding/children.h"
 #include "aphex/repobinding/resources.h"
 #include "runtime/builder.h"
+#include "runtime/owned_fields.h"
 
 namespace aphex {
 namespace {
@@ -34,12 +35,13 @@ std::string cacheNamespace(const kube::ResourceType& kind, const ControllerConfi
   return kind.plural == repobinding::resources::kAppProjects.plural ? config.argocd_namespace : "";
 }
 
-// Children are compared by what the controller sets, never by their status, so their cache keeps
-// neither status nor managedFields: much of a live object's size, multiplied by every child of
-// every Organization and RepoBinding.
-void trimChild(kube::Json& object) {
-  rt::dropManagedFields(object);
-  object.erase("status");
+// Children are cached compact (runtime/owned_fields.h): metadata and a digest of the fields the
+// controller applied, not their bodies — 14,300 children at 100 Organizations x 1,000 bindings.
+// Secrets keep their data: the webhook secret's value and the tunnel token are read from it.
+rt::Transform compactChild(const kube::ResourceType& kind) {
+  std::vector<std::string> kept;
+  if (kind.group.empty() && kind.plural == res::kSecrets.plural) kept = {"data", "type"};
+  return rt::compactTransform({.field_manager = std::string(kFieldManager), .kept_fields = std::move(kept)});
 }
 
 template <class Reconciler>
@@ -125,14 +127,14 @@ std::unique_ptr<Controllers> addControllers(rt::Manager& manager, const Controll
     auto& informer = manager.informer({.type = kind,
                                        .ns = cacheNamespace(kind, config),
                                        .label_selector = std::string(kManagedSelector),
-                                       .transform = trimChild});
+                                       .transform = compactChild(kind)});
     controllers->children.add(kind, informer.store());
     child_informers.push_back(&informer);
   }
   auto& config_maps = manager.informer({.type = res::kConfigMaps,
                                         .ns = cacheNamespace(res::kConfigMaps, config),
                                         .label_selector = std::string(kManagedSelector),
-                                        .transform = trimChild});
+                                        .transform = compactChild(res::kConfigMaps)});
 
   controllers->organizations = std::make_unique<organization::Reconciler>(organization::ReconcilerDeps{
       .client = manager.client(),

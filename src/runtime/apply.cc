@@ -1,5 +1,8 @@
 #include "runtime/apply.h"
 
+#include "runtime/owned_fields.h"
+#include "runtime/store.h"
+
 #include <openssl/evp.h>
 
 #include <array>
@@ -46,24 +49,77 @@ Json Applier::withHash(Json desired) const {
   return desired;
 }
 
+namespace {
+
+// Bounds the remembered versions; forgetting costs a GET, never a write.
+constexpr std::size_t kMaxVerified = 1 << 16;
+
+std::string annotationOf(const Json& object, const std::string& name) {
+  const auto metadata = object.find("metadata");
+  if (metadata == object.end() || !metadata->is_object()) return "";
+  const auto annotations = metadata->find("annotations");
+  if (annotations == metadata->end() || !annotations->is_object()) return "";
+  const auto found = annotations->find(name);
+  return found != annotations->end() && found->is_string() ? found->get<std::string>() : "";
+}
+
+std::string verifiedKey(const ResourceType& type, const Json& object) {
+  return type.group + "/" + type.plural + "/" + objectKey(object);
+}
+
+}  // namespace
+
+bool Applier::verifiedAt(const std::string& key, const std::string& resource_version) const {
+  std::lock_guard lock(verified_->mutex);
+  const auto found = verified_->versions.find(key);
+  return found != verified_->versions.end() && found->second == resource_version;
+}
+
+void Applier::remember(const std::string& key, const std::string& resource_version) const {
+  std::lock_guard lock(verified_->mutex);
+  if (verified_->versions.size() >= kMaxVerified) verified_->versions.clear();
+  verified_->versions[key] = resource_version;
+}
+
+bool Applier::upToDate(const ResourceType& type, const Json& stamped, const Json& live) const {
+  if (!isCompact(live)) return containsAll(live, stamped);
+  // Another intent: no need to look closer.
+  if (annotationOf(live, options_.hash_annotation) != annotationOf(stamped, options_.hash_annotation)) return false;
+  const std::string digest = live.value(std::string(kOwnedFieldsDigest), "");
+  if (!digest.empty() && digest == desiredFieldsDigest(stamped)) return true;
+  const std::string key = verifiedKey(type, live);
+  if (verifiedAt(key, resourceVersionOf(live))) return true;
+  const Json metadata = live.value("metadata", Json::object());
+  auto whole = client_.get(type, metadata.value("namespace", ""), metadata.value("name", ""));
+  if (!whole || !containsAll(*whole, stamped)) return false;  // a failed read: the apply says why
+  remember(key, resourceVersionOf(*whole));
+  return true;
+}
+
 Result<Applied> Applier::apply(const ResourceType& type, Json desired, const Json* live) const {
   Json stamped = withHash(std::move(desired));
-  if (live != nullptr && containsAll(*live, stamped)) return Applied{.object = *live, .written = false};
+  if (live != nullptr && upToDate(type, stamped, *live)) return Applied{.object = *live, .written = false};
   auto applied = client_.apply(type, stamped, {.field_manager = options_.field_manager, .force = true});
   if (!applied) return std::move(applied).error();
+  // What the server made of the intent, defaults and all: the next pass need not read it again.
+  if (containsAll(*applied, stamped)) remember(verifiedKey(type, *applied), resourceVersionOf(*applied));
   return Applied{.object = std::move(*applied), .written = true};
 }
 
 Result<Applied> Applier::applyNew(const ResourceType& type, Json desired) const {
-  auto applied = client_.apply(type, withHash(std::move(desired)), {.field_manager = options_.field_manager, .force = false});
+  Json stamped = withHash(std::move(desired));
+  auto applied = client_.apply(type, stamped, {.field_manager = options_.field_manager, .force = false});
   if (!applied) return std::move(applied).error();
+  if (containsAll(*applied, stamped)) remember(verifiedKey(type, *applied), resourceVersionOf(*applied));
   return Applied{.object = std::move(*applied), .written = true};
 }
 
 Result<Applied> Applier::create(const ResourceType& type, Json desired) const {
   const std::string ns = desired["metadata"].value("namespace", "");
-  auto created = client_.create(type, ns, withHash(std::move(desired)), {.field_manager = options_.field_manager});
+  Json stamped = withHash(std::move(desired));
+  auto created = client_.create(type, ns, stamped, {.field_manager = options_.field_manager});
   if (!created) return std::move(created).error();
+  if (containsAll(*created, stamped)) remember(verifiedKey(type, *created), resourceVersionOf(*created));
   return Applied{.object = std::move(*created), .written = true};
 }
 

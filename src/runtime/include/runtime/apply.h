@@ -11,11 +11,22 @@
 //    (someone edited or deleted what the controller owns).
 // Fields others add (server defaults, other managers) never count as a difference.
 //
-// Thread safety: apply() may be called concurrently; the Applier holds no mutable state.
+// The live object may be compact (owned_fields.h): its body dropped, a digest of the fields this
+// manager applied kept. It is up to date when the digest equals the desired object's. When it
+// does not (server defaults inside a field set as a whole, an object created with a POST), the
+// Applier reads the object once, compares it field by field, and remembers the resourceVersion it
+// found up to date, so the next pass reads nothing until the object changes. After a restart
+// that costs one GET per such object; reads, never writes.
+//
+// Thread safety: apply() may be called concurrently; the remembered versions are guarded by a
+// mutex.
 #pragma once
 
+#include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "kube/object_api.h"
 #include "kube/result.h"
@@ -42,11 +53,12 @@ struct Applied {
 
 class Applier {
  public:
-  Applier(ObjectApi& client, ApplierOptions options) : client_(client), options_(std::move(options)) {}
+  Applier(ObjectApi& client, ApplierOptions options)
+      : client_(client), options_(std::move(options)), verified_(std::make_shared<Verified>()) {}
 
   // Applies `desired` (apiVersion, kind, metadata.name[, namespace], and only the fields this
-  // manager owns) unless `live` — the cached object, or nullptr when there is none — already
-  // matches it.
+  // manager owns) unless `live` — the cached object, whole or compact, or nullptr when there is
+  // none — already matches it.
   Result<Applied> apply(const ResourceType& type, Json desired, const Json* live) const;
   // Applies `desired` as a new object (the caller has seen none): without force, so an object of
   // that name someone else made meanwhile, whose fields another manager holds, fails the call
@@ -65,11 +77,22 @@ class Applier {
   const ApplierOptions& options() const { return options_; }
 
  private:
+  // Objects read whole and found up to date: "<resource>/<key>" → resourceVersion.
+  struct Verified {
+    std::mutex mutex;
+    std::unordered_map<std::string, std::string> versions;
+  };
+
   // `desired` with the hash annotation added.
   Json withHash(Json desired) const;
+  // Whether `live` already holds every field of `stamped` (see the header comment).
+  bool upToDate(const ResourceType& type, const Json& stamped, const Json& live) const;
+  bool verifiedAt(const std::string& key, const std::string& resource_version) const;
+  void remember(const std::string& key, const std::string& resource_version) const;
 
   ObjectApi& client_;
   ApplierOptions options_;
+  std::shared_ptr<Verified> verified_;
 };
 
 }  // namespace kube::runtime
