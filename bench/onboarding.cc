@@ -581,6 +581,30 @@ std::optional<std::string> create(kube::Client& client, const kube::ResourceType
   return kube::runtime::objectKey(object) + ": " + made.error().message;
 }
 
+// Seconds until `expected` ResourceQuotas made by the controller count RepoBindings (their
+// status.used names the resource), polling once a second.
+double waitForCountedQuotas(kube::Client& client, std::size_t expected, std::chrono::seconds timeout) {
+  const TimePoint started = SteadyClock::now();
+  while (true) {
+    auto quotas = withRetries([&] {
+      return client.list(aphex::resources::kResourceQuotas, "",
+                         {.label_selector = "app.kubernetes.io/managed-by=aphex-controller"});
+    });
+    if (!quotas) fail("listing ResourceQuotas: " + quotas.error().message);
+    std::size_t counted = 0;
+    for (const auto& quota : (*quotas)["items"]) {
+      const Json used = quota.value("status", Json::object()).value("used", Json::object());
+      if (used.contains("count/repobindings.aphex.io")) ++counted;
+    }
+    if (counted >= expected) return secondsSince(started);
+    if (SteadyClock::now() - started > timeout) {
+      fail(std::to_string(counted) + " of " + std::to_string(expected) + " Organization quotas counted after " +
+           std::to_string(timeout.count()) + " s");
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+}
+
 // Runs work(i) for i in [0, count) on `threads` threads; the first error stops the others.
 void parallelFor(std::size_t count, std::size_t threads, const std::string& what, std::size_t progress_every,
                  const std::function<std::optional<std::string>(std::size_t)>& work) {
@@ -861,6 +885,10 @@ int run(const Options& options) {
   const Counters org_writes = counters_after_orgs - counters_before_orgs;
   const ProcessSample process_after_orgs = sampleProcess(options.controller_pid);
   note("all " + std::to_string(orgs.size()) + " Organizations Ready after " + fixed(orgs_ready_seconds, 1) + " s");
+  // A self-service RepoBinding is refused while its namespace's quota is not counted yet; that
+  // wait is kube-controller-manager's, not the controller's, so it stays out of phase 2's clock.
+  const double quotas_seconds = waitForCountedQuotas(client, orgs.size(), timeout);
+  note("kube-controller-manager counted every Organization's quota after another " + fixed(quotas_seconds, 1) + " s");
 
   // --- 2. RepoBindings -------------------------------------------------------------------------
   note("phase 2: creating " + std::to_string(bindings.size()) + " RepoBindings with " +

@@ -87,7 +87,7 @@ Json fieldsAppliedBy(const Json& object, std::string_view manager) {
   const Json* entries = metadata != nullptr ? member(*metadata, "managedFields") : nullptr;
   if (entries == nullptr || !entries->is_array()) return fields;
   for (const auto& entry : *entries) {
-    if (!entry.is_object() || entry.value("manager", "") != manager || entry.value("operation", "") != "Apply") continue;
+    if (!entry.is_object() || entry.value("manager", "") != manager) continue;
     if (!entry.value("subresource", "").empty()) continue;
     if (const Json* set = member(entry, "fieldsV1"); set != nullptr && set->is_object()) mergeFields(fields, *set);
   }

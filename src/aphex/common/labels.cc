@@ -19,6 +19,9 @@ kube::Json namespaceWithPodSecurity(std::string_view name, kube::Json labels, st
   labels[std::string(kPodSecurityEnforceLabel)] = std::string(enforce);
   labels["pod-security.kubernetes.io/warn"] = "restricted";
   labels["pod-security.kubernetes.io/audit"] = "restricted";
+  // The API server puts this label on every namespace; stating it makes what the controller
+  // wrote equal to what the server holds, so the cached digest matches (runtime/owned_fields.h).
+  labels["kubernetes.io/metadata.name"] = std::string(name);
   return object("v1", "Namespace", childMetadata(name, "", labels));
 }
 

@@ -2,6 +2,7 @@
 
 #include "aphex/api/group.h"
 #include "aphex/common/labels.h"
+#include "aphex/common/concurrent_steps.h"
 #include "aphex/common/resources.h"
 #include "repobinding/pass.h"
 
@@ -87,21 +88,29 @@ void Reconciler::provision(Pass& pass) {
   pass.status.webhook_secret_ref = org_status.webhook_secret_ref;
 }
 
-// Every group after the namespace, each reported by its condition. pipelineSpec is parsed here,
+// Every group after the namespace, each reported by its condition. The groups are independent of
+// each other (each needs only the namespace), so they are applied at once: a first pass waits for
+// the slowest group's round trips instead of the sum of all of them. pipelineSpec is parsed here,
 // once per pass: the Pipeline and the TriggerTemplate both read it.
 void Reconciler::applyChildren(Pass& pass) {
   const api::RepoBinding& binding = pass.binding;
   const Ownership owner = ownership(binding);
   pass.pipeline = api::parsePipelineSpec(binding.spec.pipeline_spec);
   const std::vector<ApiServerEndpoint> api_servers = apiServerEndpoints(deps_.api_server_endpoints.list());
-  pass.set(cond::kPipelineReady, applyPipeline(pass, owner));
-  pass.set(cond::kAccessReady, writer_.applyOwned(accessChildren(binding), "pipeline-runner access", owner));
-  pass.set(cond::kGuardrailsReady, writer_.applyOwned(guardrailChildren(binding, deps_.config, api_servers),
-                                                      "quota, limits and network policy", owner));
-  pass.set(cond::kGitOpsReady,
-           writer_.applyOwned(gitOpsChildren(binding, deps_.config), "AppProject and Terraform backend", owner));
   const bool source_workspace = *pass.pipeline && declaresSourceWorkspace(**pass.pipeline);
-  pass.set(cond::kTriggerReady, writer_.applyOwned(triggerChildren(binding, source_workspace), "Trigger", owner));
+  const std::vector<ConditionStep> groups{
+      {cond::kPipelineReady, [&] { return applyPipeline(pass, owner); }},
+      {cond::kAccessReady, [&] { return writer_.applyOwned(accessChildren(binding), "pipeline-runner access", owner); }},
+      {cond::kGuardrailsReady,
+       [&] {
+         return writer_.applyOwned(guardrailChildren(binding, deps_.config, api_servers),
+                                   "quota, limits and network policy", owner);
+       }},
+      {cond::kGitOpsReady,
+       [&] { return writer_.applyOwned(gitOpsChildren(binding, deps_.config), "AppProject and Terraform backend", owner); }},
+      {cond::kTriggerReady,
+       [&] { return writer_.applyOwned(triggerChildren(binding, source_workspace), "Trigger", owner); }}};
+  runConcurrently(pass, groups);
 }
 
 void Reconciler::namespaceFailed(Pass& pass, const StepResult& failure) {

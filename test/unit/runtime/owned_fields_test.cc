@@ -54,14 +54,18 @@ TEST(OwnedFields, AFieldSomeoneElseChangedMovesToThemAndTheDigestDiffers) {
   EXPECT_NE(rt::ownedFieldsDigest(live, kManager), rt::desiredFieldsDigest(desiredRoleBinding()));
 }
 
-TEST(OwnedFields, UpdateEntriesAndTheStatusSubresourceDoNotCount) {
+TEST(OwnedFields, TheStatusSubresourceDoesNotCountAnUpdateEntryOfTheManagerDoes) {
   Json live = appliedRoleBinding();
-  live["metadata"]["managedFields"].push_back(Json::parse(
-      R"({"manager": "aphex-controller", "operation": "Update", "fieldsV1": {"f:metadata": {"f:labels": {"f:added-by-someone": {}}}}})"));
   live["metadata"]["managedFields"].push_back(Json::parse(
       R"({"manager": "aphex-controller", "operation": "Apply", "subresource": "status", "fieldsV1": {"f:status": {"f:phase": {}}}})"));
   live["status"] = {{"phase", "Active"}};
   EXPECT_EQ(rt::ownedFieldsDigest(live, kManager), rt::desiredFieldsDigest(desiredRoleBinding()));
+  // As a create records it: the manager's Update entry names fields too.
+  live["metadata"]["managedFields"].push_back(Json::parse(
+      R"({"manager": "aphex-controller", "operation": "Update", "fieldsV1": {"f:metadata": {"f:labels": {"f:added-by-someone": {}}}}})"));
+  Json desired = desiredRoleBinding();
+  desired["metadata"]["labels"]["added-by-someone"] = "x";
+  EXPECT_EQ(rt::ownedFieldsDigest(live, kManager), rt::desiredFieldsDigest(desired));
   live["metadata"].erase("managedFields");
   EXPECT_EQ(rt::ownedFieldsDigest(live, kManager), "") << "nothing applied by this manager";
 }

@@ -25,15 +25,15 @@
 
 namespace kube::runtime {
 
-// Marks a compact object and holds its digest ("" when the manager has applied none of its
-// fields, e.g. an object it created with a POST). '@' keeps it apart from any real field.
+// Marks a compact object and holds its digest ("" when the manager has set none of its fields). '@' keeps it apart from any real field.
 inline constexpr std::string_view kOwnedFieldsDigest = "@ownedFieldsDigest";
 
 bool isCompact(const Json& object);
 
-// The union of the fieldsV1 sets of `manager`'s Apply entries on the main resource (status
-// subresource entries and Update operations excluded: an Update records server defaults too).
-// An empty object when there are none.
+// The union of the fieldsV1 sets of `manager`'s entries on the main resource, Apply and Update
+// (a create's Update entry also lists what the server added on create, such as a namespace's
+// kubernetes.io/metadata.name label: a desired object that states it matches). Status
+// subresource entries are left out. An empty object when there are none.
 Json fieldsAppliedBy(const Json& object, std::string_view manager);
 
 // The part of `value` that `fields` (a fieldsV1 set) names: object members by "f:<name>", list
