@@ -35,7 +35,7 @@ std::string resourceLabel(const ResourceType& type) {
 }
 
 Informer::Informer(ObjectApi& api, Clock& clock, InformerOptions options)
-    : api_(api), clock_(clock), options_(std::move(options)) {}
+    : api_(api), clock_(clock), options_(std::move(options)), store_(options_.encoding) {}
 
 template <typename Call>
 void Informer::dispatch(std::string_view event, const ObjectPtr& object, const Call& call) {
@@ -91,26 +91,23 @@ void Informer::run(std::stop_token stop) {
   }
 }
 
-Result<Json> Informer::listAll(const std::string& resource_version, const std::stop_token& stop) {
+Result<Informer::Listed> Informer::listAll(const std::string& resource_version, const std::stop_token& stop) {
   ListOptions page{.label_selector = options_.label_selector,
                    .field_selector = options_.field_selector,
                    .limit = options_.page_size,
                    .resource_version = resource_version,
                    .resource_version_match = resource_version.empty() ? "" : "NotOlderThan"};
-  Json all;
+  Listed all;
   while (true) {
     auto listed = api_.list(options_.type, options_.ns, page, stop);
     if (!listed) return std::move(listed).error();
-    if (all.is_null()) {
-      all = std::move(*listed);
-    } else {
-      for (auto& item : (*listed)["items"]) all["items"].push_back(std::move(item));
-      all["metadata"]["continue"] = (*listed)["metadata"].value("continue", "");
-    }
-    const std::string next = all["metadata"].value("continue", "");
-    if (next.empty()) return all;
+    // The page is dropped once its items are stored objects: only one page is ever held as
+    // received, next to the objects (much smaller once transformed).
+    auto next = addPage(std::move(*listed), page.continue_token.empty(), all);
+    if (!next) return std::move(next).error();
+    if (next->empty()) return all;
     // Later pages come from the snapshot the token names; a version would conflict with it.
-    page.continue_token = next;
+    page.continue_token = std::move(*next);
     page.resource_version.clear();
     page.resource_version_match.clear();
   }
@@ -131,35 +128,29 @@ Result<void> Informer::listAndReplace(std::stop_token stop, bool after_expiry) {
   if (!listed) return std::move(listed).error();
   if (stop.stop_requested()) return {};
 
-  auto objects = listedObjects(std::move(*listed));
-  if (!objects) {
-    std::lock_guard lock(mutex_);
-    ++stats_.failures;
-    return std::move(objects).error();
-  }
-  const std::string version = std::move(objects->second);
-  const StoreDiff diff = store_.replace(std::move(objects->first));
-  setLastResourceVersion(version);
+  const Store::Changes changes = store_.replaceEncoded(std::move(listed->objects));
+  setLastResourceVersion(std::move(listed->resource_version));
   {
     std::lock_guard lock(mutex_);  // a waiter checks synced_ under this lock: no lost wakeup
     synced_ = true;
   }
   cv_.notify_all();
-  notifyDiff(diff);
+  notifyDiff(changes);
   return {};
 }
 
-Result<std::pair<std::vector<ObjectPtr>, std::string>> Informer::listedObjects(Json listed) const {
+Result<std::string> Informer::addPage(Json page, bool first, Listed& listed) const {
   try {
-    const std::string api_version = listed.value("apiVersion", options_.type.apiVersion());
-    const std::string kind = itemKind(listed);
-    std::vector<ObjectPtr> objects;
-    objects.reserve(listed["items"].size());
-    for (auto& item : listed["items"]) {
+    const std::string api_version = page.value("apiVersion", options_.type.apiVersion());
+    const std::string kind = itemKind(page);
+    Json& items = page["items"];
+    Json& metadata = page["metadata"];
+    if (first) listed.resource_version = metadata.value("resourceVersion", "");
+    for (auto& item : items) {
       stampKind(item, api_version, kind);
-      objects.push_back(transformed(std::move(item)));
+      listed.objects.push_back(store_.encode(transformed(std::move(item))));
     }
-    return std::pair{std::move(objects), listed["metadata"].value("resourceVersion", "")};
+    return metadata.value("continue", "");
   } catch (...) {
     // A list the transform (or an odd shape) trips over: a failed list, retried with backoff.
     return Error{.kind = ErrorKind::kDecode,
@@ -252,20 +243,24 @@ bool Informer::processEvent(WatchEvent&& event, WatchEnd& end) {
   return true;
 }
 
-void Informer::notifyDiff(const StoreDiff& diff) {
-  for (const auto& handler : handlers_) {
-    if (handler.on_delete) {
-      for (const auto& object : diff.deleted) dispatch("delete", object, [&] { handler.on_delete(object); });
+// Each change goes to every handler before the next is decoded: with kText only one object of a
+// relist is parsed at a time. Every handler still sees the deletes, then the adds, then the updates.
+void Informer::notifyDiff(const Store::Changes& changes) {
+  changes.forEachDeleted([this](const ObjectPtr& object) {
+    for (const auto& handler : handlers_) {
+      if (handler.on_delete) dispatch("delete", object, [&] { handler.on_delete(object); });
     }
-    if (handler.on_add) {
-      for (const auto& object : diff.added) dispatch("add", object, [&] { handler.on_add(object); });
+  });
+  changes.forEachAdded([this](const ObjectPtr& object) {
+    for (const auto& handler : handlers_) {
+      if (handler.on_add) dispatch("add", object, [&] { handler.on_add(object); });
     }
-    if (handler.on_update) {
-      for (const auto& [old_object, new_object] : diff.updated) {
-        dispatch("update", new_object, [&] { handler.on_update(old_object, new_object); });
-      }
+  });
+  changes.forEachUpdated([this](const ObjectPtr& old_object, const ObjectPtr& new_object) {
+    for (const auto& handler : handlers_) {
+      if (handler.on_update) dispatch("update", new_object, [&] { handler.on_update(old_object, new_object); });
     }
-  }
+  });
 }
 
 ObjectPtr Informer::transformed(Json object) const {

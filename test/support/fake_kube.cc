@@ -127,10 +127,12 @@ Result<Json> FakeObjectApi::list(const ResourceType& type, std::string_view ns, 
   std::lock_guard lock(mutex_);
   const std::string resource = resourceName(type);
   const std::string scope = type.namespaced ? std::string(ns) : std::string{};
-  if (auto failure =
-          begin({Verb::kList, resource, scope, "", options.resource_version, options.resource_version_match}, stop)) {
+  if (auto failure = begin({Verb::kList, resource, scope, "", options.resource_version,
+                             options.resource_version_match, options.continue_token},
+                            stop)) {
     return std::move(*failure);
   }
+  if (!options.continue_token.empty()) return nextPage(type, ns, options);
   const auto selector = LabelSelector::parse(options.label_selector);
   if (!selector) return badRequest(Verb::kList, type, ns, "the fake takes only k=v, k==v and k!=v label selectors");
   if (!options.field_selector.empty()) return badRequest(Verb::kList, type, ns, "the fake takes no field selectors");
@@ -157,10 +159,48 @@ Result<Json> FakeObjectApi::list(const ResourceType& type, std::string_view ns, 
     items.push_back(std::move(item));
   }
   const auto kind = kinds_.find(resource);
-  return Json{{"apiVersion", type.apiVersion()},
-              {"kind", kind == kinds_.end() ? std::string("List") : kind->second + "List"},
-              {"metadata", {{"resourceVersion", std::to_string(revision_)}}},
-              {"items", std::move(items)}};
+  Json list{{"apiVersion", type.apiVersion()},
+            {"kind", kind == kinds_.end() ? std::string("List") : kind->second + "List"},
+            {"metadata", {{"resourceVersion", std::to_string(revision_)}}},
+            {"items", std::move(items)}};
+  return pageOf({.revision = revision_, .resource = resource, .list = std::move(list), .offset = 0}, options.limit);
+}
+
+Result<Json> FakeObjectApi::nextPage(const ResourceType& type, std::string_view ns, const ListOptions& options) {
+  if (!options.resource_version.empty()) {
+    return badRequest(Verb::kList, type, ns, "specifying resource version is not allowed when using continue");
+  }
+  const auto found = paged_.find(options.continue_token);
+  if (found == paged_.end() || found->second.resource != resourceName(type)) {
+    return badRequest(Verb::kList, type, ns, "continue key is not valid");
+  }
+  PagedList paged = std::move(found->second);
+  paged_.erase(found);
+  if (paged.revision < compacted_) {
+    return answered(Verb::kList, type, ns, "", 410, "Expired",
+                    "The provided continue parameter is too old to display a consistent list result. "
+                    "You can start a new list without the continue parameter.");
+  }
+  return pageOf(std::move(paged), options.limit);
+}
+
+Json FakeObjectApi::pageOf(PagedList paged, std::int64_t limit) {
+  const Json& items = paged.list["items"];
+  const std::size_t end =
+      limit > 0 ? std::min(items.size(), paged.offset + static_cast<std::size_t>(limit)) : items.size();
+  Json page{{"apiVersion", paged.list["apiVersion"]},
+            {"kind", paged.list["kind"]},
+            {"metadata", {{"resourceVersion", paged.list["metadata"]["resourceVersion"]}}},
+            {"items", Json(items.begin() + static_cast<std::ptrdiff_t>(paged.offset),
+                           items.begin() + static_cast<std::ptrdiff_t>(end))}};
+  if (end < items.size()) {
+    std::string token = "fake-continue-" + std::to_string(next_token_++);
+    page["metadata"]["continue"] = token;
+    page["metadata"]["remainingItemCount"] = items.size() - end;
+    paged.offset = end;
+    paged_.emplace(std::move(token), std::move(paged));
+  }
+  return page;
 }
 
 Result<Json> FakeObjectApi::create(const ResourceType& type, std::string_view ns, const Json& object,

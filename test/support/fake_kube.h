@@ -18,9 +18,13 @@
 //    between managers.
 //  - A write to the status subresource changes only .status; a write to the object itself
 //    changes everything it names, status included (as for a kind without a status subresource).
-//  - list() returns everything in one page (limit is ignored); label selectors take the
-//    `k=v,k2==v2,k3!=v3` forms only; field selectors and resourceVersionMatch "Exact" for an
-//    older version are refused with 400 rather than half-supported.
+//  - list() pages as the API server does when a limit is set: each page is cut from a snapshot
+//    taken by the first, carries its resourceVersion, and names the next in metadata.continue
+//    (with remainingItemCount); a token is single-use, refused with 400 alongside a
+//    resourceVersion, and answered 410 Expired once the history is compacted past its snapshot.
+//    Label selectors take the `k=v,k2==v2,k3!=v3` forms only; field selectors and
+//    resourceVersionMatch "Exact" for an older version are refused with 400 rather than
+//    half-supported.
 //  - A watch filters events by its label selector; an object that stops matching is not
 //    reported as deleted. No bookmarks. A watch ends only when asked (stop, the handler,
 //    endWatches(), expireWatches()): the server-side timeout is not modelled.
@@ -74,6 +78,7 @@ struct Call {
   std::string name;              // "" for list and watch
   std::string resource_version;  // list and watch: the version asked for
   std::string resource_version_match;  // list: "NotOlderThan", "Exact" or ""
+  std::string continue_token;          // list: the token of a later page; "" for a first page
 };
 
 // A write call, in the form tests compare: Write{Verb::kApply, "configmaps", "team", "settings"}.
@@ -145,6 +150,13 @@ class FakeObjectApi final : public ObjectApi {
 
  private:
   using Key = std::tuple<std::string, std::string, std::string>;  // resource, namespace, name
+  // A list being paged through: the snapshot the first page was cut from.
+  struct PagedList {
+    std::uint64_t revision = 0;
+    std::string resource;
+    Json list;                // the whole list, every item
+    std::size_t offset = 0;   // the next page's first item
+  };
   struct Change {
     std::uint64_t revision;
     std::string resource;
@@ -166,6 +178,10 @@ class FakeObjectApi final : public ObjectApi {
   std::vector<WatchEvent> changesSince(std::size_t& cursor, const std::string& resource, std::string_view ns,
                                        const apiserver::LabelSelector& selector) const;
   std::size_t firstChangeAfter(std::uint64_t revision) const;
+  // The page of `paged` from its offset, `limit` items at most (all when 0), with a continue
+  // token for the rest. mutex_ held.
+  Json pageOf(PagedList paged, std::int64_t limit);
+  Result<Json> nextPage(const ResourceType& type, std::string_view ns, const ListOptions& options);
 
   Clock& clock_;
   mutable std::mutex mutex_;
@@ -181,6 +197,8 @@ class FakeObjectApi final : public ObjectApi {
   int open_watches_ = 0;                         // guarded by mutex_
   std::vector<Call> calls_;                      // guarded by mutex_
   std::map<Verb, std::vector<Error>> failures_;  // guarded by mutex_: injected, in order
+  std::map<std::string, PagedList> paged_;       // guarded by mutex_: by continue token
+  std::uint64_t next_token_ = 1;                 // guarded by mutex_
 };
 
 }  // namespace kube::testing

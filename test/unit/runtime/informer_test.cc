@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -297,6 +298,190 @@ TEST_F(InformerOnFakeApi, StoppingEndsTheRunWhileItWatches) {
   runner_.request_stop();
   runner_.join();
   EXPECT_EQ(api_.openWatches(), 0);
+}
+
+// ---- Paged lists ----
+
+// Forwards to the fake, calling `before_list` (on the informer's thread) before each list: room
+// to change things between the pages of one list.
+class ListHook final : public ObjectApi {
+ public:
+  explicit ListHook(FakeObjectApi& api) : api_(api) {}
+  std::function<void(const ListOptions&)> before_list;
+
+  Result<Json> list(const ResourceType& type, std::string_view ns, const ListOptions& options,
+                    std::stop_token stop) override {
+    if (before_list) before_list(options);
+    return api_.list(type, ns, options, std::move(stop));
+  }
+  Result<void> watch(const ResourceType& type, std::string_view ns, const WatchOptions& options,
+                     const WatchHandler& handler, std::stop_token stop) override {
+    return api_.watch(type, ns, options, handler, std::move(stop));
+  }
+  Result<Json> get(const ResourceType& type, std::string_view ns, std::string_view name, std::stop_token stop) override {
+    return api_.get(type, ns, name, std::move(stop));
+  }
+  Result<Json> create(const ResourceType& type, std::string_view ns, const Json& object, const CreateOptions& options,
+                      std::stop_token stop) override {
+    return api_.create(type, ns, object, options, std::move(stop));
+  }
+  Result<Json> update(const ResourceType& type, std::string_view ns, const Json& object, std::stop_token stop) override {
+    return api_.update(type, ns, object, std::move(stop));
+  }
+  Result<Json> remove(const ResourceType& type, std::string_view ns, std::string_view name, const DeleteOptions& options,
+                      std::stop_token stop) override {
+    return api_.remove(type, ns, name, options, std::move(stop));
+  }
+  Result<Json> mergePatch(const ResourceType& type, std::string_view ns, std::string_view name, const Json& patch,
+                          const PatchOptions& options, std::stop_token stop) override {
+    return api_.mergePatch(type, ns, name, patch, options, std::move(stop));
+  }
+  Result<Json> apply(const ResourceType& type, const Json& object, const ApplyOptions& options,
+                     std::stop_token stop) override {
+    return api_.apply(type, object, options, std::move(stop));
+  }
+
+ private:
+  FakeObjectApi& api_;
+};
+
+class InformerPagedList : public ::testing::Test {
+ protected:
+  InformerPagedList() { clock_.setRandom(0.0); }
+
+  // Seven ConfigMaps, listed three to a page: pages of 3, 3 and 1.
+  void seed() {
+    for (int i = 0; i < 7; ++i) api_.seed(resources::kConfigMaps, configMapIn("team", "cm-" + std::to_string(i)));
+  }
+
+  // Starts an informer over the hook whose transform notes, per item, how many lists had been
+  // asked for when it ran.
+  void start(std::function<void(Json&)> also = {}) {
+    informer_ = std::make_unique<Informer>(
+        hook_, clock_,
+        InformerOptions{.type = resources::kConfigMaps,
+                        .ns = "team",
+                        .page_size = 3,
+                        .transform = [this, also = std::move(also)](Json& object) {
+                          if (also) also(object);
+                          std::lock_guard lock(mutex_);
+                          lists_when_transformed_.push_back(api_.count(Verb::kList));
+                        },
+                        .encoding = CacheEncoding::kText});
+    informer_->addHandler({.on_add = [this](const ObjectPtr& object) {
+      std::lock_guard lock(mutex_);
+      added_.push_back(objectKey(*object));
+    }});
+    runner_ = std::jthread([this](std::stop_token stop) { informer_->run(stop); });
+  }
+
+  // Each list call as "rv=<version> continue=<token>".
+  std::vector<std::string> lists() const {
+    std::vector<std::string> found;
+    for (const Call& call : api_.calls()) {
+      if (call.verb == Verb::kList) found.push_back("rv=" + call.resource_version + " continue=" + call.continue_token);
+    }
+    return found;
+  }
+
+  // The informer is waiting on the clock (a backoff), not on the API.
+  bool backingOff() const { return clock_.waiters() > 0; }
+
+  std::vector<int> listsWhenTransformed() {
+    std::lock_guard lock(mutex_);
+    return lists_when_transformed_;
+  }
+
+  std::vector<std::string> added() {
+    std::lock_guard lock(mutex_);
+    return added_;
+  }
+
+  FakeClock clock_;
+  FakeObjectApi api_{clock_};
+  ListHook hook_{api_};
+  std::mutex mutex_;
+  std::vector<int> lists_when_transformed_;  // guarded by mutex_
+  std::vector<std::string> added_;            // guarded by mutex_
+  std::unique_ptr<Informer> informer_;
+  std::jthread runner_;  // last: stopped and joined before the informer goes
+};
+
+TEST_F(InformerPagedList, StoresEveryPageAndTransformsEachItemAsItsPageArrives) {
+  seed();
+  const std::string listed = api_.resourceVersion();
+  start();
+  ASSERT_TRUE(api_.awaitOpenWatches(1));
+
+  EXPECT_THAT(lists(), ElementsAre("rv= continue=", "rv= continue=fake-continue-1", "rv= continue=fake-continue-2"));
+  EXPECT_THAT(listsWhenTransformed(), ElementsAre(1, 1, 1, 2, 2, 2, 3)) << "each page transformed before the next";
+  EXPECT_EQ(informer_->store().size(), 7U);
+  EXPECT_EQ(added().size(), 7U);
+  EXPECT_EQ(informer_->lastSyncResourceVersion(), listed);
+  EXPECT_EQ(api_.calls().back().resource_version, listed) << "the watch starts from the list's version";
+  EXPECT_EQ(informer_->stats().lists, 1U);
+  EXPECT_EQ(informer_->stats().failures, 0U);
+}
+
+TEST_F(InformerPagedList, WatchesFromTheFirstPagesVersionSoWhatChangedWhilePagingArrivesByTheWatch) {
+  seed();
+  const std::string listed = api_.resourceVersion();
+  hook_.before_list = [this](const ListOptions& options) {
+    if (options.continue_token == "fake-continue-1") {
+      ASSERT_TRUE(api_.create(resources::kConfigMaps, "team", configMapIn("team", "late")));
+    }
+  };
+  start();
+  ASSERT_TRUE(eventually([&] {
+    return added().size() == 8 && informer_->lastSyncResourceVersion() == api_.resourceVersion();
+  }));
+
+  EXPECT_EQ(informer_->store().size(), 8U);
+  std::vector<std::string> watched;
+  for (const Call& call : api_.calls()) {
+    if (call.verb == Verb::kWatch) watched.push_back(call.resource_version);
+  }
+  EXPECT_THAT(watched, ElementsAre(listed));
+  EXPECT_EQ(added().back(), "team/late");
+  EXPECT_EQ(added().size(), 8U) << "late arrived by the watch from the list's version";
+}
+
+TEST_F(InformerPagedList, AnExpiredContinueTokenStartsTheListOver) {
+  seed();
+  hook_.before_list = [this](const ListOptions& options) {
+    // The history is compacted past the list's snapshot while it is paged through.
+    if (options.continue_token == "fake-continue-1") {
+      ASSERT_TRUE(api_.create(resources::kConfigMaps, "team", configMapIn("team", "late")));
+      api_.compact();
+    }
+  };
+  start();
+  ASSERT_TRUE(api_.awaitOpenWatches(1));
+
+  EXPECT_THAT(lists(), ElementsAre("rv= continue=", "rv= continue=fake-continue-1", "rv= continue=",
+                                   "rv= continue=fake-continue-2", "rv= continue=fake-continue-3"));
+  EXPECT_EQ(informer_->store().size(), 8U);
+  EXPECT_EQ(informer_->lastSyncResourceVersion(), api_.resourceVersion());
+  EXPECT_EQ(informer_->stats().lists, 1U);
+  EXPECT_EQ(informer_->stats().failures, 0U);
+  EXPECT_EQ(added().size(), 8U) << "nothing from the abandoned first page was stored";
+}
+
+TEST_F(InformerPagedList, ATransformThatThrowsOnALaterPageFailsTheListWhichIsRetriedAfterABackoff) {
+  seed();
+  std::atomic<int> throws = 1;
+  start([&throws](Json& object) {
+    if (object["metadata"]["name"] == "cm-4" && throws-- > 0) throw std::runtime_error("cannot trim cm-4");
+  });
+  ASSERT_TRUE(eventually([&] { return backingOff(); }));
+  EXPECT_FALSE(informer_->hasSynced());
+  EXPECT_EQ(informer_->store().size(), 0U) << "a list is stored whole or not at all";
+  EXPECT_EQ(informer_->stats().failures, 1U);
+
+  clock_.advance(800ms);
+  ASSERT_TRUE(eventually([&] { return informer_->hasSynced(); }));
+  EXPECT_EQ(informer_->store().size(), 7U);
+  EXPECT_EQ(api_.count(Verb::kList), 5);
 }
 
 TEST(ResourceLabel, IsKubectlsResourceName) {

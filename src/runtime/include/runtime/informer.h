@@ -3,7 +3,10 @@
 //
 // The loop follows client-go's reflector:
 //  1. List in pages (consistent read), replace the store, remember the list's resourceVersion,
-//     and mark the informer synced.
+//     and mark the informer synced. Each page's items are transformed and encoded for the store
+//     as soon as the page arrives, and the page is dropped, so a big list is never held whole
+//     as JSON (nor, with CacheEncoding::kText, as trees). Handlers then hear of each change one
+//     object at a time.
 //  2. Watch from that version with bookmarks and a timeout drawn at random from [min, 2×min), so
 //     that many informers do not reconnect in lockstep. Every event, bookmarks included,
 //     advances the remembered version.
@@ -59,6 +62,9 @@ struct InformerOptions {
   Duration idle_timeout = std::chrono::seconds(300);     // no byte, not even a bookmark: reconnect
   BackoffOptions backoff;
   Transform transform = dropManagedFields;
+  // How the store keeps objects (store.h): kText trades a parse per read for a fraction of the
+  // memory; for big caches of small (transformed) objects.
+  CacheEncoding encoding = CacheEncoding::kTree;
   Logger logger = defaultLogger().named("informer");
   // Counts handlers that threw, labelled with resourceLabel(type); optional (the Manager sets it).
   CounterFamily* handler_panics = nullptr;
@@ -104,15 +110,22 @@ class Informer {
  private:
   enum class WatchEnd { kClean, kExpired, kFailed, kStopped };
 
+  // A whole list: its items encoded for the store, and its resourceVersion.
+  struct Listed {
+    std::vector<Store::Encoded> objects;
+    std::string resource_version;
+  };
+
   Result<void> listAndReplace(std::stop_token stop, bool after_expiry);
-  Result<Json> listAll(const std::string& resource_version, const std::stop_token& stop);
-  // The list's items as stored objects, and the list's resourceVersion.
-  Result<std::pair<std::vector<ObjectPtr>, std::string>> listedObjects(Json listed) const;
+  Result<Listed> listAll(const std::string& resource_version, const std::stop_token& stop);
+  // Adds the page's items, stamped, transformed and encoded, to `listed` (the first page also
+  // gives the list's resourceVersion); returns the continue token, "" after the last page.
+  Result<std::string> addPage(Json page, bool first, Listed& listed) const;
   WatchEnd watchOnce(std::stop_token stop);
   bool handleEvent(WatchEvent&& event, WatchEnd& end);
   void setLastResourceVersion(std::string version);
   ObjectPtr transformed(Json object) const;
-  void notifyDiff(const StoreDiff& diff);
+  void notifyDiff(const Store::Changes& changes);
   // Runs `call` (one handler on one object); a throw is logged and counted, never propagated.
   template <typename Call>
   void dispatch(std::string_view event, const ObjectPtr& object, const Call& call);
