@@ -58,28 +58,32 @@ inline std::int64_t statusKilobytes(const std::string& status, std::string_view 
   return std::strtoll(status.c_str() + at + field.size() + 1, nullptr, 10);
 }
 
-// A 403 "status unknown for quota": the namespace's ResourceQuota names a resource
-// kube-controller-manager's quota controller has not counted yet (a new Organization's namespace,
-// a CRD it discovers on its next resync, up to 30 s later). It passes.
-inline bool quotaNotCountedYet(const kube::Error& error) {
-  return error.isForbidden() && error.message.find("status unknown for quota") != std::string::npos;
+// A namespace whose ResourceQuota is new refuses creates until kube-controller-manager has
+// computed the quota's usage, which for a CRD kind (count/repobindings.aphex.io) waits for its
+// discovery resync (30 s) on a cluster whose CRDs were just installed: a fast controller can make
+// an Organization Ready before that.
+inline bool quotaNotComputed(const kube::Error& error) {
+  return error.httpCode() == 403 && error.message.find("status unknown for quota") != std::string::npos;
 }
 
 inline bool retriable(const kube::Error& error) {
-  return error.kind == kube::ErrorKind::kTransport || error.httpCode() == 429 || error.httpCode() >= 500;
+  return error.kind == kube::ErrorKind::kTransport || error.httpCode() == 429 || error.httpCode() >= 500 ||
+         quotaNotComputed(error);
 }
 
-// Seeding a run must not fail on a busy API server: up to 5 attempts, backing off.
+// Seeding a run must not fail on a busy API server: up to 5 attempts, backing off; up to 90 s
+// for a quota whose usage is not computed yet.
 template <typename Call>
 kube::Result<kube::Json> withRetries(Call&& call) {
-  for (int attempt = 1, uncounted = 0;; ++attempt) {
+  for (int attempt = 1;; ++attempt) {
     auto result = call();
-    if (!result && quotaNotCountedYet(result.error()) && ++uncounted < 120) {
-      --attempt;  // not the API server's fault: wait for the quota controller, up to a minute
+    if (result || !retriable(result.error())) return result;
+    if (quotaNotComputed(result.error())) {
+      if (attempt == 180) return result;
       std::this_thread::sleep_for(std::chrono::milliseconds(500));
       continue;
     }
-    if (result || attempt == 5 || !retriable(result.error())) return result;
+    if (attempt >= 5) return result;
     std::this_thread::sleep_for(std::chrono::milliseconds(200 * attempt));
   }
 }
