@@ -227,17 +227,21 @@ func (w *statusWriter) write(ctx context.Context, live *unstructured.Unstructure
 	return patch, false, nil
 }
 
-// recordTransitions: Normal when a condition became True, Warning otherwise (child_writer.cc).
+// recordTransitions: an Event when Ready changed (child_writer.cc): Normal when it became True,
+// Warning when it turned False or, while False, its reason changed; its note is Ready's message.
 func (w *statusWriter) recordTransitions(regarding *unstructured.Unstructured, before, now []metav1.Condition) {
-	for _, c := range now {
-		previous := meta.FindStatusCondition(before, c.Type)
-		if previous != nil && previous.Status == c.Status && previous.Reason == c.Reason {
-			continue
-		}
-		eventType := corev1.EventTypeWarning
-		if c.Status == metav1.ConditionTrue {
-			eventType = corev1.EventTypeNormal
-		}
-		w.recorder.Event(regarding, eventType, c.Reason, c.Type+": "+c.Message)
+	ready := meta.FindStatusCondition(now, "Ready")
+	if ready == nil {
+		return
 	}
+	previous := meta.FindStatusCondition(before, "Ready")
+	if previous != nil && previous.Status == ready.Status &&
+		(ready.Status == metav1.ConditionTrue || previous.Reason == ready.Reason) {
+		return
+	}
+	eventType := corev1.EventTypeWarning
+	if ready.Status == metav1.ConditionTrue {
+		eventType = corev1.EventTypeNormal
+	}
+	w.recorder.Event(regarding, eventType, ready.Reason, ready.Message)
 }
