@@ -218,8 +218,8 @@ func (r *OrganizationReconciler) applyWebhook(ctx context.Context, p *orgPass, n
 		return applied
 	}
 	p.status.WebhookSecretRef = &SecretKeyRef{Namespace: p.status.Namespace, Name: webhookSecretName, Key: webhookSecretKey}
-	return ok("ListenerReady", fmt.Sprintf("EventListener %s verifies signatures and serves %d repository namespace(s)",
-		eventListenerName, len(namespaces)))
+	return ok("ListenerReady", fmt.Sprintf("EventListener %s verifies signatures and serves the organization's Ready repositories",
+		eventListenerName))
 }
 
 func randomHex(bytes int) string {

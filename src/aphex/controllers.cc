@@ -131,7 +131,8 @@ std::unique_ptr<Controllers> addControllers(rt::Manager& manager, const Controll
                                        .ns = cacheNamespace(kind, config),
                                        .label_selector = std::string(kManagedSelector),
                                        .transform = compactChild(kind),
-                                       .encoding = rt::CacheEncoding::kText});
+                                       .encoding = rt::CacheEncoding::kText,
+                                       .indexed_labels = {std::string(kComponentLabel)}});
     controllers->children.add(kind, informer.store());
     child_informers.push_back(&informer);
   }
@@ -139,7 +140,8 @@ std::unique_ptr<Controllers> addControllers(rt::Manager& manager, const Controll
                                         .ns = cacheNamespace(res::kConfigMaps, config),
                                         .label_selector = std::string(kManagedSelector),
                                         .transform = compactChild(res::kConfigMaps),
-                                        .encoding = rt::CacheEncoding::kText});
+                                        .encoding = rt::CacheEncoding::kText,
+                                        .indexed_labels = {std::string(kComponentLabel)}});
 
   controllers->organizations = std::make_unique<organization::Reconciler>(organization::ReconcilerDeps{
       .client = manager.client(),

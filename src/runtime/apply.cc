@@ -75,6 +75,14 @@ bool Applier::verifiedAt(const std::string& key, const std::string& resource_ver
   return found != verified_->versions.end() && found->second == resource_version;
 }
 
+void Applier::rememberIfDigestDiffers(const ResourceType& type, const Json& written, const Json& stamped) const {
+  // Only an object whose compact form will not match needs remembering; for the others (every
+  // child on a cluster without mutating webhooks) the entry would be memory spent for nothing.
+  if (!containsAll(written, stamped)) return;
+  if (ownedFieldsDigest(written, options_.field_manager) == desiredFieldsDigest(stamped)) return;
+  remember(verifiedKey(type, written), resourceVersionOf(written));
+}
+
 void Applier::remember(const std::string& key, const std::string& resource_version) const {
   std::lock_guard lock(verified_->mutex);
   if (verified_->versions.size() >= kMaxVerified) verified_->versions.clear();
@@ -102,7 +110,7 @@ Result<Applied> Applier::apply(const ResourceType& type, Json desired, const Jso
   auto applied = client_.apply(type, stamped, {.field_manager = options_.field_manager, .force = true});
   if (!applied) return std::move(applied).error();
   // What the server made of the intent, defaults and all: the next pass need not read it again.
-  if (containsAll(*applied, stamped)) remember(verifiedKey(type, *applied), resourceVersionOf(*applied));
+  rememberIfDigestDiffers(type, *applied, stamped);
   return Applied{.object = std::move(*applied), .written = true};
 }
 
@@ -110,7 +118,7 @@ Result<Applied> Applier::applyNew(const ResourceType& type, Json desired) const 
   Json stamped = withHash(std::move(desired));
   auto applied = client_.apply(type, stamped, {.field_manager = options_.field_manager, .force = false});
   if (!applied) return std::move(applied).error();
-  if (containsAll(*applied, stamped)) remember(verifiedKey(type, *applied), resourceVersionOf(*applied));
+  rememberIfDigestDiffers(type, *applied, stamped);
   return Applied{.object = std::move(*applied), .written = true};
 }
 
@@ -119,7 +127,7 @@ Result<Applied> Applier::create(const ResourceType& type, Json desired) const {
   Json stamped = withHash(std::move(desired));
   auto created = client_.create(type, ns, stamped, {.field_manager = options_.field_manager});
   if (!created) return std::move(created).error();
-  if (containsAll(*created, stamped)) remember(verifiedKey(type, *created), resourceVersionOf(*created));
+  rememberIfDigestDiffers(type, *created, stamped);
   return Applied{.object = std::move(*created), .written = true};
 }
 

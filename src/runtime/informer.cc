@@ -35,7 +35,7 @@ std::string resourceLabel(const ResourceType& type) {
 }
 
 Informer::Informer(ObjectApi& api, Clock& clock, InformerOptions options)
-    : api_(api), clock_(clock), options_(std::move(options)), store_(options_.encoding) {}
+    : api_(api), clock_(clock), options_(std::move(options)), store_(options_.encoding, options_.indexed_labels) {}
 
 template <typename Call>
 void Informer::dispatch(std::string_view event, const ObjectPtr& object, const Call& call) {

@@ -1,5 +1,7 @@
 #include "runtime/store.h"
 
+#include <algorithm>
+
 #include <cstring>
 #include <iterator>
 
@@ -30,14 +32,20 @@ std::string_view stringIn(const Json& object, std::string_view name) {
 
 enum class Index { kNamespace, kLabel, kOwner };
 
-// Calls fn(index, value) for every index entry `object` belongs to.
+bool indexed(const std::vector<std::string>& label_keys, const std::string& key) {
+  return label_keys.empty() || std::find(label_keys.begin(), label_keys.end(), key) != label_keys.end();
+}
+
+// Calls fn(index, value) for every index entry `object` belongs to; labels only those whose key
+// is in `label_keys` (all when it is empty).
 template <typename Fn>
-void forEachIndexEntry(const Json& object, Fn&& fn) {
+void forEachIndexEntry(const Json& object, const std::vector<std::string>& label_keys, Fn&& fn) {
   const Json& metadata = metadataOf(object);
   fn(Index::kNamespace, std::string(stringIn(metadata, "namespace")));
   if (const auto labels = metadata.find("labels"); labels != metadata.end() && labels->is_object()) {
     for (auto label = labels->begin(); label != labels->end(); ++label) {
-      if (label->is_string()) fn(Index::kLabel, label.key() + "=" + label->template get_ref<const std::string&>());
+      if (!label->is_string() || !indexed(label_keys, label.key())) continue;
+      fn(Index::kLabel, label.key() + "=" + label->template get_ref<const std::string&>());
     }
   }
   if (const auto owners = metadata.find("ownerReferences"); owners != metadata.end() && owners->is_array()) {
@@ -144,7 +152,7 @@ Store::IndexMap& Store::indexMapLocked(int index) {
 }
 
 void Store::indexLocked(Slot& slot, const Json& object) {
-  forEachIndexEntry(object, [&](Index index, const std::string& value) {
+  forEachIndexEntry(object, indexed_labels_, [&](Index index, const std::string& value) {
     addEntry(indexMapLocked(static_cast<int>(index)), value, slot);
   });
   for (auto& [name, index] : custom_) indexCustomLocked(index, slot, object);
@@ -155,7 +163,7 @@ void Store::indexCustomLocked(CustomIndex& index, Slot& slot, const Json& object
 }
 
 void Store::unindexLocked(Slot& slot, const Json& object) {
-  forEachIndexEntry(object, [&](Index index, const std::string& value) {
+  forEachIndexEntry(object, indexed_labels_, [&](Index index, const std::string& value) {
     removeEntry(indexMapLocked(static_cast<int>(index)), value, slot);
   });
   for (auto& [name, index] : custom_) {

@@ -87,9 +87,10 @@ StepResult Reconciler::applyWebhook(Pass& pass, const std::vector<std::string>& 
   pass.status.webhook_secret_ref = api::SecretKeyRef{.ns = pass.status.ns,
                                                      .name = std::string(kWebhookSecretName),
                                                      .key = std::string(kWebhookSecretKey)};
-  return StepResult::ok("ListenerReady", "EventListener " + std::string(kEventListenerName) + " verifies " +
-                                                  "signatures and serves " + std::to_string(namespaces.size()) +
-                                                  " repository namespace(s)");
+  // No count of the namespaces here: a message that changed with every Ready binding would cost
+  // the Organization a status write per binding (status.repoBindings counts them).
+  return StepResult::ok("ListenerReady", "EventListener " + std::string(kEventListenerName) +
+                                             " verifies signatures and serves the organization's Ready repositories");
 }
 
 StepResult Reconciler::applySecretStore(Pass& pass) {

@@ -57,6 +57,17 @@ TEST_P(StoreTest, IndexesByNamespaceLabelAndOwner) {
   EXPECT_TRUE(store.byLabel("tier", "cache").empty());
 }
 
+TEST_P(StoreTest, OnlyTheLabelKeysItWasGivenAreIndexed) {
+  Store store(GetParam(), {"tier"});
+  store.upsert(object("a", "one", "1", {{"tier", "web"}, {"team", "blue"}}));
+  store.upsert(object("a", "one", "2", {{"tier", "db"}, {"team", "blue"}}));
+  EXPECT_EQ(names(store.byLabel("tier", "db")), (std::vector<std::string>{"one"}));
+  EXPECT_TRUE(store.byLabel("tier", "web").empty());
+  EXPECT_TRUE(store.byLabel("team", "blue").empty()) << "not an indexed key";
+  store.erase("a/one");
+  EXPECT_TRUE(store.byLabel("tier", "db").empty());
+}
+
 TEST_P(StoreTest, AnUpdateMovesTheObjectBetweenIndexEntries) {
   Store& store = store_;
   store.upsert(object("a", "one", "1", {{"tier", "web"}}));

@@ -89,6 +89,9 @@ class Applier {
   bool upToDate(const ResourceType& type, const Json& stamped, const Json& live) const;
   bool verifiedAt(const std::string& key, const std::string& resource_version) const;
   void remember(const std::string& key, const std::string& resource_version) const;
+  // After a write: remembers `written` (the server's answer) when it holds `stamped` but its
+  // compact form's digest will not match, so the next pass does not read it again.
+  void rememberIfDigestDiffers(const ResourceType& type, const Json& written, const Json& stamped) const;
 
   ObjectApi& client_;
   ApplierOptions options_;

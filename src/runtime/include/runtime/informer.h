@@ -65,6 +65,8 @@ struct InformerOptions {
   // How the store keeps objects (store.h): kText trades a parse per read for a fraction of the
   // memory; for big caches of small (transformed) objects.
   CacheEncoding encoding = CacheEncoding::kTree;
+  // The label keys the store indexes for byLabel(); empty: every label (store.h).
+  std::vector<std::string> indexed_labels;
   Logger logger = defaultLogger().named("informer");
   // Counts handlers that threw, labelled with resourceLabel(type); optional (the Manager sets it).
   CounterFamily* handler_panics = nullptr;

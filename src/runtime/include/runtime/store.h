@@ -111,7 +111,10 @@ class Store {
     std::vector<std::pair<Entry, Entry>> changed_;  // {old, new} whose versions may differ
   };
 
-  explicit Store(CacheEncoding encoding = CacheEncoding::kTree) : encoding_(encoding) {}
+  // `indexed_labels`: the label keys byLabel() may be asked for; empty indexes every label. Each
+  // indexed label costs an entry per object, and children carry half a dozen nobody looks up.
+  explicit Store(CacheEncoding encoding = CacheEncoding::kTree, std::vector<std::string> indexed_labels = {})
+      : encoding_(encoding), indexed_labels_(std::move(indexed_labels)) {}
   Store(const Store&) = delete;  // index entries point into the object map
   Store& operator=(const Store&) = delete;
 
@@ -119,6 +122,7 @@ class Store {
   ObjectPtr get(const std::string& key) const;
   std::vector<ObjectPtr> list() const;
   std::vector<ObjectPtr> byNamespace(const std::string& ns) const;
+  // Objects whose label `label` has `value`; empty for a label key the store does not index.
   std::vector<ObjectPtr> byLabel(const std::string& label, const std::string& value) const;
   // Objects with an ownerReference to this uid.
   std::vector<ObjectPtr> byOwner(const std::string& owner_uid) const;
@@ -173,6 +177,7 @@ class Store {
   std::vector<Entry> lookupLocked(const IndexMap& index, const std::string& value) const;
 
   const CacheEncoding encoding_;
+  const std::vector<std::string> indexed_labels_;
   mutable std::mutex mutex_;
   Objects objects_;                                      // guarded by mutex_
   IndexMap by_namespace_;                                // guarded by mutex_
