@@ -38,6 +38,11 @@ std::string cacheNamespace(const kube::ResourceType& kind, const ControllerConfi
 // Children are cached compact (runtime/owned_fields.h): metadata and a digest of the fields the
 // controller applied, not their bodies — 14,300 children at 100 Organizations x 1,000 bindings.
 // Secrets keep their data: the webhook secret's value and the tunnel token are read from it.
+// A child arrives whole, managedFields and all (3–5 KB), and leaves the page a few hundred bytes
+// of text: smaller pages keep what 20-odd informers listing at once hold in flight small, and so
+// the heap a restart leaves behind.
+constexpr std::int64_t kChildPageSize = 100;
+
 rt::Transform compactChild(const kube::ResourceType& kind) {
   std::vector<std::string> kept;
   if (kind.group.empty() && kind.plural == res::kSecrets.plural) kept = {"data", "type"};
@@ -130,6 +135,7 @@ std::unique_ptr<Controllers> addControllers(rt::Manager& manager, const Controll
     auto& informer = manager.informer({.type = kind,
                                        .ns = cacheNamespace(kind, config),
                                        .label_selector = std::string(kManagedSelector),
+                                       .page_size = kChildPageSize,
                                        .transform = compactChild(kind),
                                        .encoding = rt::CacheEncoding::kText,
                                        .indexed_labels = {std::string(kComponentLabel)}});
@@ -139,6 +145,7 @@ std::unique_ptr<Controllers> addControllers(rt::Manager& manager, const Controll
   auto& config_maps = manager.informer({.type = res::kConfigMaps,
                                         .ns = cacheNamespace(res::kConfigMaps, config),
                                         .label_selector = std::string(kManagedSelector),
+                                        .page_size = kChildPageSize,
                                         .transform = compactChild(res::kConfigMaps),
                                         .encoding = rt::CacheEncoding::kText,
                                         .indexed_labels = {std::string(kComponentLabel)}});

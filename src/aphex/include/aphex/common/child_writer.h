@@ -67,7 +67,7 @@ class ChildWriter {
 // An Event when Ready changed since `before`: Normal when it became True, Warning when it turned
 // False or, while False, its reason changed; its note is Ready's message, which names the first
 // failing step. Nothing for the other conditions: a first pass would post one per group, and
-// status says the same (docs/architecture.md, "Events"). Repeats are aggregated by the recorder.
+// status says the same (docs/architecture.md, `common/pass_runner.h`). Repeats are aggregated by the recorder.
 void recordTransitions(kube::runtime::EventRecorder& events, const kube::Json& regarding,
                        const std::vector<api::Condition>& before, const std::vector<api::Condition>& now);
 
