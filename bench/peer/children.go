@@ -545,7 +545,7 @@ func gitOpsChildren(b *RepoBinding, config *controllerConfig) []obj {
 	return []obj{appProject(b, config), terraformSecret(b)}
 }
 
-func triggerBinding(b *RepoBinding) obj {
+func triggerBindings(b *RepoBinding) list {
 	values := [][2]string{
 		{"git-url", repositoryURL(b) + ".git"},
 		{"git-revision", "$(body.after)"},
@@ -559,9 +559,7 @@ func triggerBinding(b *RepoBinding) obj {
 	for _, v := range values {
 		params = append(params, obj{"name": v[0], "value": v[1]})
 	}
-	tb := object("triggers.tekton.dev/v1beta1", "TriggerBinding", bindingMeta(b, b.Spec.PipelineName, ""))
-	tb["spec"] = obj{"params": params}
-	return tb
+	return params
 }
 
 func pipelineRunName(b *RepoBinding) string {
@@ -572,7 +570,7 @@ func pipelineRunName(b *RepoBinding) string {
 	return strings.TrimRight(prefix, "-") + "-$(tt.params.event-id)"
 }
 
-func triggerTemplate(b *RepoBinding, withSourceWorkspace bool) obj {
+func triggerTemplateSpec(b *RepoBinding, withSourceWorkspace bool) obj {
 	name := b.Spec.PipelineName
 	params, runParams := list{}, list{}
 	for _, p := range contractParams {
@@ -603,12 +601,11 @@ func triggerTemplate(b *RepoBinding, withSourceWorkspace bool) obj {
 		}}
 		run["spec"].(obj)["workspaces"] = list{obj{"name": sourceWorkspace, "volumeClaimTemplate": claim}}
 	}
-	tt := object("triggers.tekton.dev/v1beta1", "TriggerTemplate", bindingMeta(b, name, ""))
-	tt["spec"] = obj{"params": params, "resourcetemplates": list{run}}
-	return tt
+	return obj{"params": params, "resourcetemplates": list{run}}
 }
 
-func trigger(b *RepoBinding) obj {
+// One Trigger with its bindings and template inline, as the Aphex controller makes it.
+func trigger(b *RepoBinding, withSourceWorkspace bool) obj {
 	name := b.Spec.PipelineName
 	t := object("triggers.tekton.dev/v1beta1", "Trigger", bindingMeta(b, name, ""))
 	cel := obj{
@@ -618,14 +615,14 @@ func trigger(b *RepoBinding) obj {
 	t["spec"] = obj{
 		"serviceAccountName": runnerServiceAccount,
 		"interceptors":       list{cel},
-		"bindings":           list{obj{"ref": name, "kind": "TriggerBinding"}},
-		"template":           obj{"ref": name},
+		"bindings":           triggerBindings(b),
+		"template":           obj{"spec": triggerTemplateSpec(b, withSourceWorkspace)},
 	}
 	return t
 }
 
 func triggerChildren(b *RepoBinding, withSourceWorkspace bool) []obj {
-	return []obj{triggerBinding(b), triggerTemplate(b, withSourceWorkspace), trigger(b)}
+	return []obj{trigger(b, withSourceWorkspace)}
 }
 
 func declaresSourceWorkspace(pipeline obj) bool {

@@ -178,6 +178,20 @@ void HttpTransport::releaseHandle(void* handle) {
   idle_handles_.push_back(handle);
 }
 
+std::size_t HttpTransport::closeIdleConnections(std::size_t keep) {
+  std::vector<void*> closing;
+  {
+    std::lock_guard lock(pool_mutex_);
+    if (idle_handles_.size() <= keep) return 0;
+    // The pool is a stack: the front holds the handles used longest ago.
+    const auto end = idle_handles_.end() - static_cast<std::ptrdiff_t>(keep);
+    closing.assign(idle_handles_.begin(), end);
+    idle_handles_.erase(idle_handles_.begin(), end);
+  }
+  for (void* handle : closing) curl_easy_cleanup(static_cast<CURL*>(handle));
+  return closing.size();
+}
+
 // Headers of one request, built from the request and the current token.
 void HttpTransport::prepare(void* handle, const HttpRequest& request, const void* headers) {
   CURL* curl = static_cast<CURL*>(handle);

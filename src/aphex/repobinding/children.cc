@@ -330,7 +330,7 @@ std::vector<Child> gitOpsChildren(const api::RepoBinding& binding, const Control
 
 // ---- TriggerReady -----------------------------------------------------------------------------
 
-Json triggerBinding(const api::RepoBinding& binding) {
+Json triggerBindings(const api::RepoBinding& binding) {
   // From GitHub's push event. Header names as Go canonicalizes them (X-Github-Event, not
   // X-GitHub-Event): Tekton looks them up case-sensitively.
   const std::pair<const char*, std::string> values[] = {
@@ -346,9 +346,7 @@ Json triggerBinding(const api::RepoBinding& binding) {
   };
   Json params = Json::array();
   for (const auto& [name, value] : values) params.push_back({{"name", name}, {"value", value}});
-  Json result = object("triggers.tekton.dev/v1beta1", "TriggerBinding", meta(binding, pipelineName(binding)));
-  result["spec"] = {{"params", std::move(params)}};
-  return result;
+  return params;
 }
 
 std::string pipelineRunName(const api::RepoBinding& binding) {
@@ -358,7 +356,7 @@ std::string pipelineRunName(const api::RepoBinding& binding) {
   return prefix + "-$(tt.params.event-id)";
 }
 
-Json triggerTemplate(const api::RepoBinding& binding, bool source_workspace) {
+Json triggerTemplateSpec(const api::RepoBinding& binding, bool source_workspace) {
   const std::string& name = pipelineName(binding);
   Json params = Json::array();
   Json run_params = Json::array();
@@ -390,12 +388,10 @@ Json triggerTemplate(const api::RepoBinding& binding, bool source_workspace) {
     run["spec"]["workspaces"] =
         Json::array({{{"name", std::string(kSourceWorkspace)}, {"volumeClaimTemplate", claim}}});
   }
-  Json result = object("triggers.tekton.dev/v1beta1", "TriggerTemplate", meta(binding, name));
-  result["spec"] = {{"params", std::move(params)}, {"resourcetemplates", Json::array({run})}};
-  return result;
+  return {{"params", std::move(params)}, {"resourcetemplates", Json::array({run})}};
 }
 
-Json trigger(const api::RepoBinding& binding) {
+Json trigger(const api::RepoBinding& binding, bool source_workspace) {
   const std::string& name = pipelineName(binding);
   // Labelled for the organization (standard labels), which is what the org's EventListener
   // selects; its trigger group has already verified GitHub's signature.
@@ -404,15 +400,19 @@ Json trigger(const api::RepoBinding& binding) {
                  {"params", Json::array({{{"name", "filter"}, {"value", celFilter(binding)}}})}};
   result["spec"] = {{"serviceAccountName", std::string(kRunnerServiceAccount)},
                     {"interceptors", Json::array({cel})},
-                    {"bindings", Json::array({{{"ref", name}, {"kind", "TriggerBinding"}}})},
-                    {"template", {{"ref", name}}}};
+                    {"bindings", triggerBindings(binding)},
+                    {"template", {{"spec", triggerTemplateSpec(binding, source_workspace)}}}};
   return result;
 }
 
 std::vector<Child> triggerChildren(const api::RepoBinding& binding, bool source_workspace) {
-  return {{rb_res::kTriggerBindings, triggerBinding(binding)},
-          {rb_res::kTriggerTemplates, triggerTemplate(binding, source_workspace)},
-          {rb_res::kTriggers, trigger(binding)}};
+  return {{rb_res::kTriggers, trigger(binding, source_workspace)}};
+}
+
+std::vector<Child> retiredTriggerChildren(const api::RepoBinding& binding) {
+  const Json metadata = meta(binding, pipelineName(binding));
+  return {{rb_res::kTriggerBindings, object("triggers.tekton.dev/v1beta1", "TriggerBinding", metadata)},
+          {rb_res::kTriggerTemplates, object("triggers.tekton.dev/v1beta1", "TriggerTemplate", metadata)}};
 }
 
 }  // namespace aphex::repobinding

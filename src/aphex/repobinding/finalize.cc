@@ -22,8 +22,8 @@ StepResult retryable(std::string message) {
 // binding whose pipelineSpec cannot be read can still be deleted.
 std::vector<Child> madeObjects(const api::RepoBinding& binding, const ControllerConfig& config) {
   std::vector<Child> made;
-  for (auto group : {triggerChildren(binding, false), gitOpsChildren(binding, config), accessChildren(binding),
-                     guardrailChildren(binding, config, {})}) {
+  for (auto group : {triggerChildren(binding, false), retiredTriggerChildren(binding), gitOpsChildren(binding, config),
+                     accessChildren(binding), guardrailChildren(binding, config, {})}) {
     for (auto& child : group) made.push_back(std::move(child));
   }
   made.push_back({rb_res::kPipelines, object("tekton.dev/v1", "Pipeline",

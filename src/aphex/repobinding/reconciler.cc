@@ -109,8 +109,26 @@ void Reconciler::applyChildren(Pass& pass) {
       {cond::kGitOpsReady,
        [&] { return writer_.applyOwned(gitOpsChildren(binding, deps_.config), "AppProject and Terraform backend", owner); }},
       {cond::kTriggerReady,
-       [&] { return writer_.applyOwned(triggerChildren(binding, source_workspace), "Trigger", owner); }}};
+       [&] { return applyTrigger(binding, source_workspace, owner); }}};
   runConcurrently(pass, groups);
+}
+
+// The Trigger, then what earlier versions made beside it. Those are looked for in the cache
+// only (they carry the managed-by label, so a missing one is gone): no request unless one is there.
+StepResult Reconciler::applyTrigger(const api::RepoBinding& binding, bool source_workspace, const Ownership& owner) {
+  StepResult applied = writer_.applyOwned(triggerChildren(binding, source_workspace), "Trigger", owner);
+  if (!applied.succeeded()) return applied;
+  for (const Child& retired : retiredTriggerChildren(binding)) {
+    const std::string& ns = binding.spec.pipeline_name;
+    const std::string name = retired.object["metadata"].value("name", "");
+    if (!deps_.children.get(retired.type, ns, name)) continue;
+    if (auto removed = writer_.removeIfOwned(retired.type, ns, name, owner); !removed) {
+      return StepResult::failed("CleanupFailed", "removing the former " + retired.type.plural + " " + ns + "/" + name +
+                                                     ": " + removed.error().message,
+                                Retryable::kYes);
+    }
+  }
+  return applied;
 }
 
 void Reconciler::namespaceFailed(Pass& pass, const StepResult& failure) {

@@ -14,6 +14,7 @@
 #include "runtime/log.h"
 #include "runtime/manager.h"
 #include "runtime/metrics.h"
+#include "runtime/quiet_housekeeping.h"
 #include "runtime/signals.h"
 
 namespace {
@@ -41,6 +42,16 @@ rt::ManagerOptions managerOptions(const aphex::cmd::ControllerFlags& flags, cons
   return options;
 }
 
+// After a burst of reconciles, give back what only the burst needed: the connections of requests
+// that ran at once (the watches keep theirs; a few stay pooled for the next reconcile), and the
+// heap pages glibc keeps after the burst's JSON is freed (malloc_trim returns free pages inside
+// the heap too, not only at its top).
+void addReleaseAfterBursts(rt::QuietHousekeeping& housekeeping, kube::HttpTransport& transport) {
+  constexpr std::size_t kPooledConnectionsKept = 4;
+  housekeeping.addTask([&transport] { transport.closeIdleConnections(kPooledConnectionsKept); });
+  housekeeping.addTask([] { malloc_trim(0); });
+}
+
 int run(const aphex::cmd::ControllerFlags& flags, std::stop_token stop) {
   const rt::Logger log = rt::defaultLogger().named("main");
   auto config = kube::loadDefaultConfig(flags.kubeconfig, flags.context);
@@ -50,12 +61,17 @@ int run(const aphex::cmd::ControllerFlags& flags, std::stop_token stop) {
   }
   rt::MetricsRegistry registry;
   rt::ControllerMetrics metrics(registry);
-  auto client = kube::Client::create(
-      *config, kube::ClientOptions{.on_request = rt::countRestRequests(metrics, rt::hostOfServer(config->server))});
+  rt::QuietHousekeeping housekeeping(rt::realClock(), {});
+  auto count_request = rt::countRestRequests(metrics, rt::hostOfServer(config->server));
+  auto client = kube::Client::create(*config, kube::ClientOptions{.on_request = [&](const kube::RequestRecord& record) {
+                                       count_request(record);
+                                       housekeeping.noteActivity();
+                                     }});
   if (!client) {
     log.error("cannot create the API client", {{"error", client.error().message}});
     return 1;
   }
+  addReleaseAfterBursts(housekeeping, (*client)->transport());
   const std::string identity = flags.identity.empty() ? defaultIdentity() : flags.identity;
   auto manager = rt::Manager::create(**client, rt::realClock(), registry, managerOptions(flags, identity));
   if (!manager) {
@@ -81,6 +97,8 @@ int run(const aphex::cmd::ControllerFlags& flags, std::stop_token stop) {
   log.info("starting", {{"server", config->server}, {"identity", identity},
                         {"platform_namespace", flags.config.platform_namespace},
                         {"leader_election", flags.leader_elect}});
+  (*manager)->addRunnable("quiet-housekeeping", rt::RunWhen::kAlways,
+                          [&housekeeping](std::stop_token until) { housekeeping.run(until); });
   const auto result = (*manager)->run(stop);
   events.flush();
   if (!result) {

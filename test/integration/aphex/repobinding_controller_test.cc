@@ -49,7 +49,6 @@ const std::vector<Made> kInPipelineNamespace = {
     {res::kRoleBindings, "pipeline-runner"}, {res::kRoleBindings, "aphex-eventlistener-impersonation"},
     {rb_res::kResourceQuotas, "tenant-quota"}, {rb_res::kLimitRanges, "tenant-limits"},
     {rb_res::kNetworkPolicies, "tenant-isolation"}, {res::kSecrets, "terraform-backend-config"},
-    {rb_res::kTriggerBindings, ""},    {rb_res::kTriggerTemplates, ""},
     {rb_res::kTriggers, ""}};
 
 class RepoBindingControllerTest : public aphex::testing::ControllerTest {
@@ -162,11 +161,11 @@ TEST_F(RepoBindingControllerTest, OnboardsRepositoriesInThePlatformAndTheOrgName
   EXPECT_EQ(trigger["metadata"]["labels"]["aphex.io/organization"], name);
   // Webhook trust, as the API server stored it: the clone URL is the bound repository's, never the
   // payload's, and a run is named after its delivery, so a replayed delivery makes no second run.
-  const Json trigger_binding = get(rb_res::kTriggerBindings, second.pipeline, second.pipeline);
-  EXPECT_THAT(trigger_binding["spec"]["params"].dump(),
+  // Bindings and template are inline in the Trigger (Tekton's embedded forms), as stored.
+  EXPECT_THAT(trigger["spec"]["bindings"].dump(),
               HasSubstr("\"https://github.com/gh-" + name + "/" + second.pipeline + ".git\""));
-  EXPECT_THAT(trigger_binding["spec"]["params"].dump(), ::testing::Not(HasSubstr("clone_url")));
-  const Json run = get(rb_res::kTriggerTemplates, second.pipeline, second.pipeline)["spec"]["resourcetemplates"][0];
+  EXPECT_THAT(trigger["spec"]["bindings"].dump(), ::testing::Not(HasSubstr("clone_url")));
+  const Json run = trigger["spec"]["template"]["spec"]["resourcetemplates"][0];
   EXPECT_EQ(run["metadata"]["name"], second.pipeline + "-$(tt.params.event-id)");
 
   // The org's EventListener serves exactly these three namespaces.
@@ -361,6 +360,37 @@ TEST_F(RepoBindingControllerTest, SpecChangesAreAppliedAndDriftIsRepaired) {
   EXPECT_TRUE(eventually([&] {
     return get(rb_res::kNetworkPolicies, b.pipeline, "tenant-isolation")["spec"]["ingress"][0].contains("from");
   }, 20s));
+}
+
+// Earlier versions made a TriggerBinding and a TriggerTemplate beside the Trigger. After an
+// upgrade they are removed (they are the binding's: its labels and annotation), and objects of
+// the same kinds that are not the binding's stay.
+TEST_F(RepoBindingControllerTest, TheTriggerBindingAndTemplateOfAnEarlierVersionAreRemoved) {
+  start();
+  const std::string name = createOrganization();
+  waitOrgReady(name);
+  const Binding b = binding(name);
+  waitReady(b);
+  auto earlier = kube::Client::create(identity_);  // what the controller of an earlier version was
+  ASSERT_TRUE(earlier) << earlier.error().message;
+  const Json trigger_labels = get(rb_res::kTriggers, b.pipeline, b.pipeline)["metadata"]["labels"];
+  auto made_earlier = [&](const char* kind, const std::string& object_name, bool owned) {
+    Json metadata{{"name", object_name}, {"namespace", b.pipeline}};
+    if (owned) {
+      metadata["labels"] = trigger_labels;
+      metadata["annotations"] = {{"aphex.io/repo-binding", b.ns + "/" + b.name}};
+    }
+    return Json{{"apiVersion", "triggers.tekton.dev/v1beta1"}, {"kind", kind}, {"metadata", metadata},
+                {"spec", {{"params", Json::array()}}}};
+  };
+  ASSERT_TRUE((*earlier)->create(rb_res::kTriggerBindings, b.pipeline, made_earlier("TriggerBinding", b.pipeline, true)));
+  ASSERT_TRUE((*earlier)->create(rb_res::kTriggerTemplates, b.pipeline, made_earlier("TriggerTemplate", b.pipeline, true)));
+  ASSERT_TRUE(admin_->create(rb_res::kTriggerBindings, b.pipeline, made_earlier("TriggerBinding", "team-own", false)));
+  EXPECT_TRUE(eventually([&] { return gone(rb_res::kTriggerBindings, b.pipeline, b.pipeline); }, 20s));
+  EXPECT_TRUE(eventually([&] { return gone(rb_res::kTriggerTemplates, b.pipeline, b.pipeline); }, 20s));
+  EXPECT_TRUE(exists(rb_res::kTriggerBindings, b.pipeline, "team-own")) << "not the binding's: left alone";
+  EXPECT_TRUE(exists(rb_res::kTriggers, b.pipeline, b.pipeline));
+  waitReady(b);
 }
 
 TEST_F(RepoBindingControllerTest, DeletionRemovesExactlyWhatTheBindingMade) {

@@ -66,6 +66,29 @@ TEST_F(ClientIntegration, CreatesGetsListsUpdatesAndDeletesAConfigMap) {
   EXPECT_EQ(gone.error().status->reason, "NotFound");
 }
 
+// A burst of concurrent requests leaves one pooled connection per request that ran at once;
+// closing the idle ones keeps the most recently used, and the client goes on working after.
+TEST_F(ClientIntegration, IdleConnectionsLeftByABurstAreClosedAndTheClientGoesOn) {
+  constexpr int kConcurrent = 6;
+  std::vector<std::thread> burst;
+  std::atomic<int> answered{0};
+  for (int i = 0; i < kConcurrent; ++i) {
+    burst.emplace_back([&] {
+      // A watch the server ends after a second: the six overlap, each on a connection of its own.
+      if (admin_->transport().send({.method = "GET", .path = "/api/v1/namespaces?watch=true&timeoutSeconds=1"})) {
+        ++answered;
+      }
+    });
+  }
+  for (auto& thread : burst) thread.join();
+  ASSERT_EQ(answered.load(), kConcurrent);
+  EXPECT_EQ(admin_->transport().closeIdleConnections(2), static_cast<std::size_t>(kConcurrent - 2));
+  EXPECT_EQ(admin_->transport().closeIdleConnections(2), 0u) << "two kept, nothing more to close";
+  EXPECT_TRUE(admin_->get(resources::kNamespaces, "", "default")) << "a kept connection still serves";
+  EXPECT_EQ(admin_->transport().closeIdleConnections(0), 2u);
+  EXPECT_TRUE(admin_->get(resources::kNamespaces, "", "default")) << "a new connection is made when none is pooled";
+}
+
 TEST_F(ClientIntegration, CreatingTwiceIsAlreadyExists) {
   ScopedNamespace ns(*admin_, "it-exists");
   ASSERT_TRUE(admin_->create(resources::kConfigMaps, ns.name(), configMap("x", "1")));

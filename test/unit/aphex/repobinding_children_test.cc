@@ -128,8 +128,6 @@ TEST(RepoBindingChildren, NamesFollowThePipeline) {
       {"NetworkPolicy", "tenant-isolation"},
       {"Secret", "terraform-backend-config"},
       {"AppProject", "pipeline-app1"},
-      {"TriggerBinding", "app1"},
-      {"TriggerTemplate", "app1"},
       {"Trigger", "app1"},
   };
   std::set<std::pair<std::string, std::string>> actual;
@@ -189,7 +187,8 @@ TEST(RepoBindingChildren, NoNameDependsOnPipelineSpec) {
   // parsed must still be deletable.
   auto b = app1();
   b.spec.pipeline_spec = "{";
-  EXPECT_EQ(rb::triggerTemplate(b, false)["metadata"]["name"], "app1");
+  EXPECT_EQ(rb::triggerChildren(b, false).at(0).object["metadata"]["name"], "app1");
+  for (const auto& retired : rb::retiredTriggerChildren(b)) EXPECT_EQ(retired.object["metadata"]["name"], "app1");
   EXPECT_EQ(rb::appProjectName(b), "pipeline-app1");
 }
 
@@ -399,7 +398,7 @@ TEST(RepoBindingChildren, TheCelFilterNamesTheRepositoryAndBranch) {
 }
 
 TEST(RepoBindingChildren, TheTriggerIsSelectedByTheOrgAndRunsAsThePipelineRunner) {
-  const Json t = rb::trigger(app1());
+  const Json t = rb::trigger(app1(), false);
   EXPECT_EQ(t["apiVersion"], "triggers.tekton.dev/v1beta1");
   EXPECT_EQ(t["metadata"]["namespace"], "app1");
   EXPECT_EQ(t["metadata"]["labels"]["aphex.io/organization"], "acme") << "the org EventListener's selector";
@@ -410,19 +409,32 @@ TEST(RepoBindingChildren, TheTriggerIsSelectedByTheOrgAndRunsAsThePipelineRunner
   EXPECT_EQ(spec["interceptors"][0]["ref"]["kind"], "ClusterInterceptor");
   EXPECT_EQ(spec["interceptors"][0]["params"],
             (Json::array({{{"name", "filter"}, {"value", rb::celFilter(app1())}}})));
-  EXPECT_EQ(spec["bindings"], Json::parse(R"([{"ref":"app1","kind":"TriggerBinding"}])"));
-  EXPECT_EQ(spec["template"], Json::parse(R"({"ref":"app1"})"));
+  // Bindings and template inline: nothing named elsewhere that another object could stand in for.
+  EXPECT_EQ(spec["bindings"], rb::triggerBindings(app1()));
+  EXPECT_EQ(spec["template"], (Json{{"spec", rb::triggerTemplateSpec(app1(), false)}}));
+  for (const auto& binding : spec["bindings"]) EXPECT_FALSE(binding.contains("ref")) << binding.dump();
+}
+
+TEST(RepoBindingChildren, FormerTriggerBindingAndTemplateAreNamedForRemoval) {
+  std::set<std::pair<std::string, std::string>> retired;
+  for (const auto& child : rb::retiredTriggerChildren(app1())) {
+    EXPECT_EQ(child.type.apiVersion(), child.object["apiVersion"]);
+    EXPECT_EQ(child.object["metadata"]["namespace"], "app1");
+    retired.insert({str(child.object["kind"]), str(child.object["metadata"]["name"])});
+  }
+  EXPECT_EQ(retired, (std::set<std::pair<std::string, std::string>>{{"TriggerBinding", "app1"},
+                                                                     {"TriggerTemplate", "app1"}}));
 }
 
 TEST(RepoBindingChildren, TheTemplateRunsThePipelineWithEveryContractParameter) {
-  const Json tt = rb::triggerTemplate(app1(), false);
+  const Json tt = rb::triggerTemplateSpec(app1(), false);
   std::set<std::string> declared;
-  for (const auto& param : tt["spec"]["params"]) declared.insert(str(param["name"]));
+  for (const auto& param : tt["params"]) declared.insert(str(param["name"]));
   const std::set<std::string> contract = {"git-url",  "git-revision", "repo-full-name", "event-type",
                                           "event-id", "triggered-at", "org-name"};
   EXPECT_EQ(declared, contract);
-  ASSERT_EQ(tt["spec"]["resourcetemplates"].size(), 1u);
-  const Json& run = tt["spec"]["resourcetemplates"][0];
+  ASSERT_EQ(tt["resourcetemplates"].size(), 1u);
+  const Json& run = tt["resourcetemplates"][0];
   EXPECT_EQ(run["apiVersion"], "tekton.dev/v1");
   EXPECT_EQ(run["kind"], "PipelineRun");
   // Named after the delivery: a replayed delivery makes the same name, which the API server refuses.
@@ -440,9 +452,8 @@ TEST(RepoBindingChildren, TheTemplateRunsThePipelineWithEveryContractParameter) 
 }
 
 TEST(RepoBindingChildren, TheBindingReadsGitHubsPushEvent) {
-  const Json binding = rb::triggerBinding(app1());
   std::map<std::string, std::string> params;
-  for (const auto& param : binding["spec"]["params"]) params[str(param["name"])] = str(param["value"]);
+  for (const auto& param : rb::triggerBindings(app1())) params[str(param["name"])] = str(param["value"]);
   const std::map<std::string, std::string> expected = {
       {"git-url", "https://github.com/acme-gh/app1.git"},  // the spec's repository, never the payload's
       {"git-revision", "$(body.after)"},
@@ -455,21 +466,21 @@ TEST(RepoBindingChildren, TheBindingReadsGitHubsPushEvent) {
   EXPECT_EQ(params, expected);
   // Every parameter bound is one the template declares.
   std::set<std::string> declared;
-  const Json tt = rb::triggerTemplate(app1(), false);
-  for (const auto& param : tt["spec"]["params"]) declared.insert(str(param["name"]));
+  const Json template_spec = rb::triggerTemplateSpec(app1(), false);
+  for (const auto& param : template_spec["params"]) declared.insert(str(param["name"]));
   for (const auto& [name, value] : params) EXPECT_EQ(declared.count(name), 1u) << name;
 }
 
 TEST(RepoBindingChildren, RunsBindTheSourceWorkspaceOnlyWhenThePipelineDeclaresIt) {
   EXPECT_FALSE(rb::declaresSourceWorkspace(parsed(app1())));
-  const Json run_without = rb::triggerTemplate(app1(), false)["spec"]["resourcetemplates"][0];
+  const Json run_without = rb::triggerTemplateSpec(app1(), false)["resourcetemplates"][0];
   EXPECT_FALSE(run_without["spec"].contains("workspaces")) << "no volume a Pipeline would not use";
 
   auto b = app1();
   b.spec.pipeline_spec = std::string(kPipelineYaml).replace(std::string(kPipelineYaml).find("  tasks:"), 0,
                                                             "  workspaces:\n    - name: source\n");
   EXPECT_TRUE(rb::declaresSourceWorkspace(parsed(b)));
-  const Json run = rb::triggerTemplate(b, true)["spec"]["resourcetemplates"][0];
+  const Json run = rb::triggerTemplateSpec(b, true)["resourcetemplates"][0];
   ASSERT_EQ(run["spec"]["workspaces"].size(), 1u);
   const Json& workspace = run["spec"]["workspaces"][0];
   EXPECT_EQ(workspace["name"], "source");
@@ -490,7 +501,7 @@ TEST(RepoBindingChildren, GroupsMatchTheConditions) {
   EXPECT_EQ(kinds(rb::accessChildren(b)), (V{"ServiceAccount", "RoleBinding", "RoleBinding"}));
   EXPECT_EQ(kinds(rb::guardrailChildren(b, config(), {})), (V{"ResourceQuota", "LimitRange", "NetworkPolicy"}));
   EXPECT_EQ(kinds(rb::gitOpsChildren(b, config())), (V{"AppProject", "Secret"}));
-  EXPECT_EQ(kinds(rb::triggerChildren(b, false)), (V{"TriggerBinding", "TriggerTemplate", "Trigger"}));
+  EXPECT_EQ(kinds(rb::triggerChildren(b, false)), (V{"Trigger"}));
 }
 
 }  // namespace

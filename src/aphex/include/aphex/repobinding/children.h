@@ -127,13 +127,18 @@ kube::Json appProject(const api::RepoBinding& binding, const ControllerConfig& c
 kube::Json terraformBackendSecret(const api::RepoBinding& binding);
 std::vector<Child> gitOpsChildren(const api::RepoBinding& binding, const ControllerConfig& config);
 
-// TriggerReady: TriggerBinding, TriggerTemplate and Trigger, all named pipelineName, in that order
-// (the Trigger refers to the other two).
-kube::Json triggerBinding(const api::RepoBinding& binding);
+// TriggerReady: one Trigger named pipelineName that carries its bindings and its TriggerTemplate
+// inline (Tekton's embedded forms of both): one object to write, watch and cache per binding
+// instead of three, and nothing another object could be swapped in for by name.
+// The contract's parameters, from the push event (bindings of name and value).
+kube::Json triggerBindings(const api::RepoBinding& binding);
 // The PipelineRun a push makes is named <pipelineName, cut to 26>-<X-GitHub-Delivery>, so that a
 // replayed delivery cannot start a second run. `source_workspace`: declaresSourceWorkspace().
-kube::Json triggerTemplate(const api::RepoBinding& binding, bool source_workspace);
-kube::Json trigger(const api::RepoBinding& binding);
+kube::Json triggerTemplateSpec(const api::RepoBinding& binding, bool source_workspace);
+kube::Json trigger(const api::RepoBinding& binding, bool source_workspace);
 std::vector<Child> triggerChildren(const api::RepoBinding& binding, bool source_workspace);
+// What earlier versions made beside the Trigger: a TriggerBinding and a TriggerTemplate of the
+// same name. Removed when met in the cache, and on deletion.
+std::vector<Child> retiredTriggerChildren(const api::RepoBinding& binding);
 
 }  // namespace aphex::repobinding

@@ -82,6 +82,7 @@ class Reconciler {
   void namespaceFailed(Pass& pass, const StepResult& failure);
   void applyChildren(Pass& pass);
   StepResult applyPipeline(Pass& pass, const Ownership& owner);
+  StepResult applyTrigger(const api::RepoBinding& binding, bool source_workspace, const Ownership& owner);
   // The annotation every child of `binding` carries, naming it.
   static Ownership ownership(const api::RepoBinding& binding);
 
