@@ -96,6 +96,12 @@ kube::Json organizationAsABindingSeesIt(const kube::Json& org) {
           conditions, at(status, "webhookURL"), at(status, "webhookSecretRef")};
 }
 
+// An Organization follows its bindings (its EventListener lists their namespaces, its status counts
+// them). Bindings change in bursts, a team onboarding several repositories or a restart: one
+// Organization pass a second later takes in the whole burst, where one per binding change would
+// rewrite the EventListener each time. Only the listener waits; no binding's Ready does.
+constexpr kube::Duration kBindingChangesBatch = std::chrono::seconds(1);
+
 rt::MapFunction organizationsOfBinding(std::string platform_namespace) {
   return [ns = std::move(platform_namespace)](const kube::Json& binding) {
     std::vector<rt::Request> requests;
@@ -180,7 +186,7 @@ std::unique_ptr<Controllers> addControllers(rt::Manager& manager, const Controll
       .forKind(organizations)
       .owns(child_informers, organizationOfChild(config.platform_namespace))
       .watches(repo_bindings, organizationsOfBinding(config.platform_namespace),
-               rt::projectionChanged(bindingAsTheOrganizationSeesIt))
+               rt::projectionChanged(bindingAsTheOrganizationSeesIt), kBindingChangesBatch)
       .watches(api_endpoints, rt::toAll(organizations))
       .concurrency(options.organization_concurrency)
       .complete(reconcileWith(controllers->organizations.get()));

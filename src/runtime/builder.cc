@@ -63,8 +63,9 @@ ControllerBuilder& ControllerBuilder::owns(const std::vector<Informer*>& childre
   return *this;
 }
 
-ControllerBuilder& ControllerBuilder::watches(Informer& informer, MapFunction map, Predicate predicate) {
-  watches_.push_back({.informer = &informer, .map = std::move(map), .predicate = std::move(predicate)});
+ControllerBuilder& ControllerBuilder::watches(Informer& informer, MapFunction map, Predicate predicate,
+                                              Duration batch) {
+  watches_.push_back({.informer = &informer, .map = std::move(map), .predicate = std::move(predicate), .batch = batch});
   return *this;
 }
 
@@ -77,7 +78,7 @@ Controller& ControllerBuilder::complete(Reconciler reconciler) {
   if (primary_ == nullptr) throw std::logic_error("controller " + name_ + ": forKind() was not called");
   Controller& controller = manager_.addController({.name = name_, .concurrency = concurrency_}, std::move(reconciler));
   controller.watchPrimary(*primary_, std::move(primary_predicate_));
-  for (auto& watch : watches_) controller.watchMapped(*watch.informer, std::move(watch.map), std::move(watch.predicate));
+  for (auto& watch : watches_) controller.watchMapped(*watch.informer, std::move(watch.map), std::move(watch.predicate), watch.batch);
   return controller;
 }
 

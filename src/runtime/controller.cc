@@ -105,9 +105,9 @@ void Controller::watchOwned(Informer& informer, std::string owner_kind) {
   watchMapped(informer, [kind = std::move(owner_kind)](const Json& object) { return ownersOfKind(object, kind); });
 }
 
-void Controller::watchMapped(Informer& informer, MapFunction map, Predicate predicate) {
-  auto enqueue_all = [this, map = std::move(map)](const ObjectPtr& object) {
-    for (const auto& request : map(*object)) queue_.add(request.key());
+void Controller::watchMapped(Informer& informer, MapFunction map, Predicate predicate, Duration batch) {
+  auto enqueue_all = [this, map = std::move(map), batch](const ObjectPtr& object) {
+    for (const auto& request : map(*object)) queue_.addAfter(request.key(), batch);
   };
   auto on_update = [enqueue_all, predicate = std::move(predicate)](const ObjectPtr& old, const ObjectPtr& now) {
     if (!predicate || predicate(*old, *now)) enqueue_all(now);

@@ -11,7 +11,9 @@
 #include <thread>
 #include <vector>
 
+#include "runtime/informer.h"
 #include "support/fake_clock.h"
+#include "support/fake_kube.h"
 
 namespace kube::runtime {
 namespace {
@@ -184,6 +186,44 @@ TEST_F(TerminalRun, ATerminalOutcomeIsAnErrorCountedAsTerminalAndNotRetried) {
   EXPECT_EQ(counter(metrics_.reconcile_total, {"test", "error"}), 1);
   EXPECT_EQ(counter(metrics_.reconcile_total, {"test", "success"}), 0) << "a permanent failure is never success";
   EXPECT_EQ(controller_->queue().retries("team/app"), 0);
+}
+
+// A mapped watch with a batch delay: a burst of changes to the watched objects makes one
+// reconcile of the object they map to, once the delay has passed, not one per change.
+TEST(BatchedWatch, ABurstOfChangesMakesOneReconcileAfterTheDelay) {
+  FakeClock clock;
+  kube::testing::FakeObjectApi api(clock);
+  Informer informer(api, clock, {.type = resources::kConfigMaps, .ns = "team"});
+  std::atomic<int> reconciles{0};
+  Controller controller(clock, ControllerOptions{.name = "batched", .concurrency = 1},
+                        [&](const Request& request, std::stop_token) -> Outcome {
+                          EXPECT_EQ(request.key(), "platform/follower");
+                          ++reconciles;
+                          return Done{};
+                        });
+  controller.watchMapped(
+      informer, [](const Json&) { return std::vector<Request>{{.ns = "platform", .name = "follower"}}; }, {}, 1s);
+  std::jthread informer_thread([&](std::stop_token stop) { informer.run(stop); });
+  std::jthread controller_thread([&](std::stop_token stop) { controller.run(stop); });
+  auto settled = [&](const std::function<bool()>& condition) {
+    for (int i = 0; i < 2000 && !condition(); ++i) std::this_thread::sleep_for(1ms);
+    return condition();
+  };
+  ASSERT_TRUE(settled([&] { return informer.hasSynced(); }));
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(api.create(resources::kConfigMaps, "team",
+                           {{"apiVersion", "v1"}, {"kind", "ConfigMap"},
+                            {"metadata", {{"name", "cm-" + std::to_string(i)}, {"namespace", "team"}}}}));
+  }
+  ASSERT_TRUE(settled([&] { return informer.store().list().size() == 5; }));
+  std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(reconciles.load(), 0) << "nothing before the delay has passed";
+  clock.advance(1s);
+  EXPECT_TRUE(settled([&] { return reconciles.load() == 1; }));
+  std::this_thread::sleep_for(20ms);
+  clock.advance(1s);
+  std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(reconciles.load(), 1) << "the five changes made one reconcile";
 }
 
 }  // namespace

@@ -47,7 +47,9 @@ class ControllerBuilder {
   ControllerBuilder& forKind(Informer& primary, Predicate predicate = changedApartFromStatus());
   ControllerBuilder& owns(Informer& children, MapFunction to_owner, Predicate predicate = {});
   ControllerBuilder& owns(const std::vector<Informer*>& children, const MapFunction& to_owner);
-  ControllerBuilder& watches(Informer& informer, MapFunction map, Predicate predicate = {});
+  // `batch`: see Controller::watchMapped.
+  ControllerBuilder& watches(Informer& informer, MapFunction map, Predicate predicate = {},
+                             Duration batch = Duration::zero());
   ControllerBuilder& concurrency(int workers);
   // Registers the controller with the manager. Fails (std::logic_error) without forKind(): a
   // controller always has a primary kind.
@@ -58,6 +60,7 @@ class ControllerBuilder {
     Informer* informer;
     MapFunction map;
     Predicate predicate;
+    Duration batch = Duration::zero();
   };
 
   Manager& manager_;

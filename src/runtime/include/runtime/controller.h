@@ -91,8 +91,10 @@ class Controller {
   // Changes to objects controlled by an owner of `owner_kind` enqueue the owner.
   void watchOwned(Informer& informer, std::string owner_kind);
   // Changes to any object enqueue whatever `map` returns (by label, by name, ...); updates only
-  // when `predicate` passes, if one is given.
-  void watchMapped(Informer& informer, MapFunction map, Predicate predicate = {});
+  // when `predicate` passes, if one is given. With a `batch` delay, a change enqueues its keys
+  // that much later, and the changes that come meanwhile ride along (Workqueue::addAfter keeps
+  // the earlier due time): for an object that follows many others, which change in bursts.
+  void watchMapped(Informer& informer, MapFunction map, Predicate predicate = {}, Duration batch = Duration::zero());
 
   void enqueue(const Request& request) { queue_.add(request.key()); }
   // Runs `concurrency` workers until `stop`; then stops handing out keys and waits for the
