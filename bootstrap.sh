@@ -18,6 +18,7 @@ CONTROLLER_BIN="build/default/src/cmd/aphex-controller"   # of the CMake preset 
 STATE_DIR="${APHEX_STATE_DIR:-${XDG_STATE_HOME:-$HOME/.local/state}/aphex}"
 CLUSTER_DIR="$STATE_DIR/clusters/$LOCAL_CLUSTER_NAME"
 CONTROLLER_READY_TIMEOUT="${APHEX_CONTROLLER_READY_TIMEOUT:-90}"
+LOCAL_TEKTON="${APHEX_LOCAL_TEKTON:-1}"
 TOKEN_DURATION_HOURS=24
 
 usage() {
@@ -28,15 +29,18 @@ Usage: ./bootstrap.sh --deployment local|kind|k3s [OPTIONS]
                       kube-apiserver, kube-controller-manager as processes), install the CRDs,
                       run the controller under its ServiceAccount with the shipped RBAC, and
                       create the example Organization, RepoBinding and KnowledgeBase
-                      (platform/examples). Running it again starts only what is not running.
+                      (platform/examples), then run Tekton's controller, core interceptors
+                      and the example's EventListener sink beside it (scripts/local-cluster
+                      tekton) and print a command that sends it a signed test push.
+                      Running it again starts only what is not running.
   --deployment kind   a kind cluster on this machine's Docker with Argo CD, which then
                       installs the platform from Git (platform/deployments/kind)
   --deployment k3s    k3s on this machine (as root) with Argo CD, which then installs the
                       platform from Git (platform/deployments/k3s)
 
 Options of --deployment local:
-  --down              stop the controller and the control plane that --deployment local
-                      started, and remove their data
+  --down              stop the controller, Tekton and the control plane that --deployment
+                      local started, and remove their data
   --dry-run           print every step and command without running any
   --show-secrets      also print the example Organization's webhook secret (by default only
                       the command that reads it)
@@ -57,6 +61,9 @@ Environment of --deployment local:
                                   (default: 18080; a free one is picked when it is taken)
   APHEX_CONTROLLER_PROBE_PORT     preferred loopback port of /healthz and /readyz (default: 18081)
   APHEX_CONTROLLER_READY_TIMEOUT  seconds to wait for the controller's /readyz (default: 90)
+  APHEX_LOCAL_TEKTON              0: do not build or start Tekton (default: 1). Only one local
+                                  Tekton runs per machine (its programs insist on ports 8443 and
+                                  8080), so a second deployment beside a first one needs this
   CMAKE_BUILD_PARALLEL_LEVEL      parallel jobs for building the controller
 EOF
 }
@@ -233,6 +240,8 @@ deploy_local_down() {
   else
     stop_controller
   fi
+  step "stopping Tekton's processes"
+  run "${cluster[@]}" tekton down
   step "stopping the local control plane '$LOCAL_CLUSTER_NAME' and removing its data"
   run "${cluster[@]}" down
   step "done in $((SECONDS - START_SECONDS))s"
@@ -248,6 +257,11 @@ deploy_local() {
 
   step "building the local control plane (the first run builds it from the Kubernetes Go modules: 10-20 min)"
   run "${cluster[@]}" build
+
+  if tekton_wanted; then
+    step "building Tekton's controller, EventListener sink and core interceptors (the first run: about 10 min)"
+    run "${cluster[@]}" tekton build
+  fi
 
   step "building $CONTROLLER (CMake preset 'default')"
   if $dry_run; then
@@ -373,6 +387,7 @@ deploy_local() {
   for example in "organization/$EXAMPLE_ORG" "repobinding/$EXAMPLE_BINDING" "knowledgebase/$EXAMPLE_KNOWLEDGE_BASE"; do
     wait_ready "$example"
   done
+  start_tekton
   step "done in $((SECONDS - START_SECONDS))s"
 
   if $dry_run; then
@@ -381,6 +396,27 @@ deploy_local() {
     return
   fi
   print_summary
+}
+
+tekton_wanted() {
+  [[ "$LOCAL_TEKTON" == 1 ]] || { [[ "$LOCAL_TEKTON" == 0 ]] || die "APHEX_LOCAL_TEKTON must be 0 or 1, not '$LOCAL_TEKTON'"; false; }
+}
+
+# Tekton beside the controller: its controller, core interceptors and a sink for every
+# EventListener (the example Organization's among them). Not fatal: Aphex itself runs without it.
+TEKTON_RUNS=false
+start_tekton() {
+  tekton_wanted || return 0
+  local cluster=(scripts/local-cluster --name "$LOCAL_CLUSTER_NAME")
+  step "starting Tekton's controller, core interceptors and EventListener sinks, each as its own ServiceAccount"
+  if $dry_run; then
+    run "${cluster[@]}" tekton up
+    run "${cluster[@]}" tekton listeners
+  elif "${cluster[@]}" tekton up && "${cluster[@]}" tekton listeners | indent; then
+    TEKTON_RUNS=true
+  else
+    warn "Tekton did not start (see above); everything else runs. Pushes start no PipelineRun until it does: '${cluster[*]} tekton up'"
+  fi
 }
 
 # wait_ready KIND/NAME: waits for the example's Ready condition; on a timeout prints its
@@ -438,6 +474,25 @@ EOF
   metrics:         http://127.0.0.1:$METRICS_PORT/metrics
   health:          http://127.0.0.1:$PROBE_PORT/healthz  http://127.0.0.1:$PROBE_PORT/readyz
   stop it all:     ${STOP_ENV}./bootstrap.sh --deployment local --down
+EOF
+  local state_env=""
+  [[ -n "${APHEX_STATE_DIR:-}" ]] && state_env="APHEX_STATE_DIR=$(quote "$APHEX_STATE_DIR") "
+  if $TEKTON_RUNS; then print_tekton_summary "$org_ns" "$binding_ns" "$state_env"; fi
+}
+
+# How to send the example's listener a signed push, and watch the PipelineRun it starts.
+print_tekton_summary() {
+  local org_ns="$1" binding_ns="$2" env="$3" listener repo branch
+  local binding=("$KUBECTL" --kubeconfig "$ADMIN_KUBECONFIG" get repobinding "$EXAMPLE_BINDING" -n "$PLATFORM_NAMESPACE")
+  listener="$("$KUBECTL" --kubeconfig "$ADMIN_KUBECONFIG" get eventlisteners -n "$org_ns" -o 'jsonpath={.items[0].metadata.name}')"
+  repo="$("${binding[@]}" -o 'jsonpath={.spec.repoOrg}/{.spec.repoName}')"
+  branch="$("${binding[@]}" -o 'jsonpath={.spec.branch}')"
+  cat <<EOF
+  Tekton:          controller, core interceptors and EventListener sinks run
+                   (${env}scripts/local-cluster --name $LOCAL_CLUSTER_NAME tekton status)
+  signed push:     ${env}scripts/local-cluster --name $LOCAL_CLUSTER_NAME tekton push $org_ns/$listener $repo ${branch:-main}
+  watch the run:   $(quote "$KUBECTL") --kubeconfig $(quote "$ADMIN_KUBECONFIG") get pipelineruns,taskruns,pods -n $binding_ns -w
+                   (Pods stay Pending: no node runs them here)
 EOF
 }
 

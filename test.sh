@@ -56,6 +56,10 @@ scripts/install-deps --with-fuzz
 if ! $unit_only; then
   step "local control plane binaries"
   scripts/local-cluster build
+  # Tekton's controller, EventListener sink and core interceptors, for the pipeline-path tests
+  # (test/integration/tekton); they skip when these are not built.
+  step "Tekton binaries"
+  scripts/local-cluster tekton build
 fi
 
 if $sanitizers; then

@@ -11,6 +11,9 @@ export APHEX_STATE_DIR="$1" APHEX_LOCAL_CLUSTER_NAME="$2"
 # Away from the defaults (18080, 18081), which a developer's own local deployment uses.
 export APHEX_CONTROLLER_METRICS_PORT="${APHEX_CONTROLLER_METRICS_PORT:-28080}"
 export APHEX_CONTROLLER_PROBE_PORT="${APHEX_CONTROLLER_PROBE_PORT:-28081}"
+# Without Tekton by default: only one local Tekton runs per machine (fixed ports), and CTest's
+# `tekton` fixture runs one beside this test. APHEX_LOCAL_TEKTON=1 includes it when run alone.
+export APHEX_LOCAL_TEKTON="${APHEX_LOCAL_TEKTON:-0}"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cluster_dir="$APHEX_STATE_DIR/clusters/$APHEX_LOCAL_CLUSTER_NAME"
 cd "$root"

@@ -53,34 +53,9 @@ const std::vector<Made> kInPipelineNamespace = {
 
 class RepoBindingControllerTest : public aphex::testing::ControllerTest {
  protected:
-  std::string createOrganization(const std::string& prefix = "org", const Json& admins = Json()) {
-    const std::string name = uniqueName(prefix);
-    Json org = aphex::testing::organizationObject(platform_.name(), name);
-    if (!admins.is_null()) org["spec"]["adminUsers"] = admins;
-    auto created = admin_->create(aphex::api::kOrganizations, platform_.name(), mine(org));
-    EXPECT_TRUE(created) << created.error().message;
-    return name;
-  }
-
-  // A binding of `org` for a new pipeline namespace; returns {binding namespace, name, pipeline}.
-  Binding binding(const std::string& org, const std::string& ns = "", Json spec_changes = Json::object()) {
-    Binding b{.ns = ns.empty() ? platform_.name() : ns, .name = uniqueName("rb"), .pipeline = uniqueName("p")};
-    pipelines_.push_back(b.pipeline);
-    Json object = aphex::testing::repoBindingObject(b.ns, b.name, org, b.pipeline);
-    object["spec"].update(spec_changes);
-    auto created = admin_->create(aphex::api::kRepoBindings, b.ns, mine(object));
-    EXPECT_TRUE(created) << created.error().message;
-    return b;
-  }
-
   static std::string phase(const Json& object) {
     const auto status = object.find("status");
     return status != object.end() && status->is_object() ? status->value("phase", "") : "";
-  }
-  Json org(const std::string& name) { return get(aphex::api::kOrganizations, platform_.name(), name); }
-  void waitOrgReady(const std::string& name) {
-    ASSERT_TRUE(eventually([&] { return isReady(org(name)); }, 30s)) << org(name).dump(2);
-    waitQuotaCounted(name);
   }
 
   // The namespaces the org's EventListener takes Triggers from.

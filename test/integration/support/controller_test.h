@@ -75,6 +75,32 @@ class ControllerTest : public ::testing::Test {
     std::string ns, name, pipeline;
   };
   kube::Json current(const Binding& b) { return get(api::kRepoBindings, b.ns, b.name); }
+
+  // An Organization labelled for this test's controller, with a unique name starting `prefix`.
+  std::string createOrganization(const std::string& prefix = "org", const kube::Json& admins = kube::Json()) {
+    const std::string name = uniqueName(prefix);
+    kube::Json org = organizationObject(platform_.name(), name);
+    if (!admins.is_null()) org["spec"]["adminUsers"] = admins;
+    auto created = admin_->create(api::kOrganizations, platform_.name(), mine(org));
+    EXPECT_TRUE(created) << created.error().message;
+    return name;
+  }
+  kube::Json org(const std::string& name) { return get(api::kOrganizations, platform_.name(), name); }
+  void waitOrgReady(const std::string& name) {
+    ASSERT_TRUE(eventually([&] { return isReady(org(name)); }, std::chrono::seconds(30))) << org(name).dump(2);
+    waitQuotaCounted(name);
+  }
+
+  // A binding of `org` for a new pipeline namespace; returns {binding namespace, name, pipeline}.
+  Binding binding(const std::string& org, const std::string& ns = "", kube::Json spec_changes = kube::Json::object()) {
+    Binding b{.ns = ns.empty() ? platform_.name() : ns, .name = uniqueName("rb"), .pipeline = uniqueName("p")};
+    pipelines_.push_back(b.pipeline);
+    kube::Json object = repoBindingObject(b.ns, b.name, org, b.pipeline);
+    object["spec"].update(spec_changes);
+    auto created = admin_->create(api::kRepoBindings, b.ns, mine(object));
+    EXPECT_TRUE(created) << created.error().message;
+    return b;
+  }
   void waitReady(const Binding& b, std::chrono::seconds limit = std::chrono::seconds(30)) {
     ASSERT_TRUE(eventually([&] { return isReady(current(b)); }, limit)) << current(b).dump(2).substr(0, 4000);
   }
