@@ -114,6 +114,10 @@ void Workqueue::addAfter(const std::string& key, Duration delay) {
   if (delay <= Duration::zero()) return add(key);
   std::lock_guard lock(mutex_);
   if (shutting_down_) return;
+  // Waiting to be handed out already: that round reads the caches as they are then, which covers
+  // whatever made this add. (A key being processed is different: its round may have read them
+  // before the change.)
+  if (dirty_.contains(key) && !processing_.contains(key)) return;
   const MonoTime due = clock_.now() + delay;
   const auto [it, inserted] = delayed_due_.try_emplace(key, due);
   if (!inserted) {

@@ -298,6 +298,27 @@ TEST(Workqueue, AKeyDelayedTwiceKeepsTheEarlierDueTimeAndIsAddedOnce) {
   EXPECT_EQ(queue.len(), 0U) << "the superseded due times must not add the key again";
 }
 
+TEST(Workqueue, ADelayedAddOfAKeyWaitingToBeHandedOutAddsNothing) {
+  FakeClock clock;
+  Workqueue queue = queueOn(clock);
+  queue.add("k");
+  queue.addAfter("k", 1s);  // the waiting round will read the caches after this add's cause
+  queue.get().reset();
+  clock.advance(5s);
+  EXPECT_EQ(queue.len(), 0U);
+}
+
+TEST(Workqueue, ADelayedAddOfAKeyBeingProcessedStillComes) {
+  FakeClock clock;
+  Workqueue queue = queueOn(clock);
+  queue.add("k");
+  auto item = queue.get();
+  queue.addAfter("k", 1s);  // the round in progress may have read the caches before its cause
+  item.reset();
+  clock.advance(1s);
+  EXPECT_EQ(queue.len(), 1U);
+}
+
 TEST(Workqueue, ABlockedWorkerReceivesADelayedKeyOnceTheFakeClockPassesIt) {
   FakeClock clock;
   Workqueue queue = queueOn(clock);

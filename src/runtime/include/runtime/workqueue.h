@@ -163,7 +163,8 @@ class Workqueue {
   // Marks the key as needing work. Ignored after shutdown.
   void add(const std::string& key);
   // Adds the key once `delay` has passed on the clock. A key already waiting keeps the earlier
-  // of its two due times. Zero or negative delays add at once.
+  // of its two due times; a key already ready to hand out (and not being processed) is left as
+  // it is, since its coming round covers the add. Zero or negative delays add at once.
   void addAfter(const std::string& key, Duration delay);
   // Adds the key after the rate limiter's delay for it (a retry after failure).
   void addRateLimited(const std::string& key);
