@@ -392,7 +392,8 @@ deploy_local() {
 
   if $dry_run; then
     info "(then print the Organization's webhook URL, the command that reads its webhook secret,"
-    info " the admin kubeconfig, the controller's log and metrics URL, and how to stop everything)"
+    info " the admin kubeconfig, the controller's log and metrics URL, how to stop everything,"
+    info " and the kubectl aphex commands to run next: scripts/install-cli --build, kubectl aphex status)"
     return
   fi
   print_summary
@@ -445,6 +446,8 @@ print_summary() {
   local binding_ns settings_url
   binding_ns="$("${binding[@]}" -o 'jsonpath={.status.pipelineNamespace}')"
   settings_url="$("${binding[@]}" -o 'jsonpath={.status.githubWebhookSettingsURL}')"
+  local repo_name
+  repo_name="$("${binding[@]}" -o 'jsonpath={.spec.repoOrg}/{.spec.repoName}')"
   org_ns="$("${org[@]}" -o 'jsonpath={.status.namespace}')"
   secret_ns="$("${org[@]}" -o 'jsonpath={.status.webhookSecretRef.namespace}')"
   secret_name="$("${org[@]}" -o 'jsonpath={.status.webhookSecretRef.name}')"
@@ -474,6 +477,16 @@ EOF
   metrics:         http://127.0.0.1:$METRICS_PORT/metrics
   health:          http://127.0.0.1:$PROBE_PORT/healthz  http://127.0.0.1:$PROBE_PORT/readyz
   stop it all:     ${STOP_ENV}./bootstrap.sh --deployment local --down
+
+Next, with the kubectl plugin (docs/cli.md):
+  scripts/install-cli --build        # builds kubectl-aphex and puts it in ~/.local/bin
+  export KUBECONFIG=$ADMIN_KUBECONFIG PATH="\$HOME/.local/bin:\$PATH"
+  kubectl aphex status
+  kubectl aphex org describe $EXAMPLE_ORG
+  kubectl aphex org create team-b --admin you@example.com --wait
+  kubectl aphex repo onboard OWNER/REPO --org team-b --pipeline pipeline.yaml --wait
+  kubectl aphex webhook test $repo_name --url URL   # a listener's URL: the local deployment runs none (docs/cli.md)
+  kubectl aphex runs $repo_name
 EOF
   local state_env=""
   [[ -n "${APHEX_STATE_DIR:-}" ]] && state_env="APHEX_STATE_DIR=$(quote "$APHEX_STATE_DIR") "

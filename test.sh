@@ -66,7 +66,7 @@ if $sanitizers; then
   step "unit tests under AddressSanitizer and UndefinedBehaviorSanitizer"
   cmake --preset asan >/dev/null
   # Only what runs under the sanitizers: the integration tests and benchmarks run in the default build.
-  cmake --build --preset asan -j "$jobs" --target aphex_unit_tests
+  cmake --build --preset asan -j "$jobs" --target aphex_unit_tests kubectl_aphex_unit_tests
   ctest --preset asan-unit -j "$jobs"
 fi
 

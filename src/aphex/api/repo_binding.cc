@@ -68,11 +68,13 @@ kube::Json toJson(const RepoBindingStatus& status) {
 
 namespace {
 
-// What is wrong with spec.params against the contract, or "" when every required param is there.
-std::string missingContractParams(const kube::Json& spec) {
+// What is wrong with spec.params against the contract, or nullopt when every required param is there.
+std::optional<FieldError> contractParamsProblem(const kube::Json& spec) {
   std::set<std::string, std::less<>> declared;
   if (const auto params = spec.find("params"); params != spec.end()) {
-    if (!params->is_array()) return "pipelineSpec.spec.params must be a list of {name, type} entries";
+    if (!params->is_array()) {
+      return FieldError{.path = "pipelineSpec.spec.params", .message = "must be a list of {name, type} entries"};
+    }
     for (const auto& param : *params) {
       if (param.is_object() && param.contains("name") && param["name"].is_string()) {
         declared.insert(param["name"].get<std::string>());
@@ -84,40 +86,70 @@ std::string missingContractParams(const kube::Json& spec) {
     if (declared.contains(name)) continue;
     missing += (missing.empty() ? "" : ", ") + std::string(name);
   }
-  if (missing.empty()) return missing;
-  return "pipelineSpec.spec.params must declare the parameters of the pipeline contract " +
-         std::string(kDefaultTemplateRef) + "; missing: " + missing;
+  if (missing.empty()) return std::nullopt;
+  return FieldError{.path = "pipelineSpec.spec.params",
+                    .message = "must declare the parameters of the pipeline contract " +
+                               std::string(kDefaultTemplateRef) + "; missing: " + missing};
 }
 
-}  // namespace
+// The parsed Pipeline and every problem found in it, in field order. Shared by the controller
+// (which reports the first) and kubectl-aphex (which reports all before sending anything).
+struct PipelineInspection {
+  kube::Json pipeline;
+  std::vector<FieldError> problems;
+};
 
-kube::Result<kube::Json> parsePipelineSpec(std::string_view text) {
-  const auto invalid = [](std::string message) {
-    return kube::Error{.kind = kube::ErrorKind::kDecode, .message = std::move(message), .status = {}};
+PipelineInspection inspectPipelineSpec(std::string_view text) {
+  PipelineInspection result;
+  const auto add = [&](std::string path, std::string message) {
+    result.problems.push_back({.path = std::move(path), .message = std::move(message)});
   };
-  if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) return invalid("pipelineSpec is empty");
+  if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) {
+    add("pipelineSpec", "is empty");
+    return result;
+  }
   if (text.size() > kMaxPipelineSpecLength) {
-    return invalid("pipelineSpec is longer than " + std::to_string(kMaxPipelineSpecLength) + " bytes");
+    add("pipelineSpec", "is longer than " + std::to_string(kMaxPipelineSpecLength) + " bytes");
+    return result;
   }
   // JSON is YAML too, so one parser reads both.
   auto document = yamlToJson(text);
-  if (!document) return invalid("pipelineSpec is not valid YAML or JSON: " + document.error().message);
-  kube::Json pipeline = std::move(document).value();
-  if (!pipeline.is_object()) return invalid("pipelineSpec must be a Pipeline object (a YAML or JSON map)");
+  if (!document) {
+    add("pipelineSpec", "is not valid YAML or JSON: " + document.error().message);
+    return result;
+  }
+  result.pipeline = std::move(document).value();
+  const kube::Json& pipeline = result.pipeline;
+  if (!pipeline.is_object()) {
+    add("pipelineSpec", "must be a Pipeline object (a YAML or JSON map)");
+    return result;
+  }
   const auto text_of = [&](const char* key) {
     const auto found = pipeline.find(key);
     return found != pipeline.end() && found->is_string() ? found->get<std::string>() : std::string();
   };
   if (text_of("apiVersion") != "tekton.dev/v1") {
-    return invalid("pipelineSpec.apiVersion must be tekton.dev/v1, not " + detail::quote(text_of("apiVersion")));
+    add("pipelineSpec.apiVersion", "must be tekton.dev/v1, not " + detail::quote(text_of("apiVersion")));
   }
-  if (text_of("kind") != "Pipeline") {
-    return invalid("pipelineSpec.kind must be Pipeline, not " + detail::quote(text_of("kind")));
-  }
+  if (text_of("kind") != "Pipeline") add("pipelineSpec.kind", "must be Pipeline, not " + detail::quote(text_of("kind")));
   const auto spec = pipeline.find("spec");
-  if (spec == pipeline.end() || !spec->is_object()) return invalid("pipelineSpec.spec must be an object");
-  if (auto missing = missingContractParams(*spec); !missing.empty()) return invalid(std::move(missing));
-  return pipeline;
+  if (spec == pipeline.end() || !spec->is_object()) {
+    add("pipelineSpec.spec", "must be an object");
+  } else if (auto params = contractParamsProblem(*spec)) {
+    result.problems.push_back(std::move(*params));
+  }
+  return result;
+}
+
+}  // namespace
+
+std::vector<FieldError> pipelineSpecProblems(std::string_view text) { return inspectPipelineSpec(text).problems; }
+
+kube::Result<kube::Json> parsePipelineSpec(std::string_view text) {
+  PipelineInspection inspection = inspectPipelineSpec(text);
+  if (inspection.problems.empty()) return std::move(inspection.pipeline);
+  const FieldError& first = inspection.problems.front();
+  return kube::Error{.kind = kube::ErrorKind::kDecode, .message = first.path + " " + first.message, .status = {}};
 }
 
 std::optional<FieldError> placementProblem(const RepoBinding& binding, std::string_view platform_namespace) {

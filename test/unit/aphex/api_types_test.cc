@@ -569,6 +569,22 @@ TEST(ApiValidation, PipelineSpecInJsonIsAccepted) {
   EXPECT_EQ((*pipeline)["spec"]["tasks"][0]["name"], "t");
 }
 
+TEST(ApiValidation, PipelineSpecProblemsListsEveryProblemWhereParsingStopsAtTheFirst) {
+  const std::string text = "apiVersion: tekton.dev/v1beta1\nkind: Task\nspec:\n  params: [{name: git-url}]\n";
+  const auto problems = pipelineSpecProblems(text);
+  EXPECT_THAT(paths(problems),
+              ElementsAre("pipelineSpec.apiVersion", "pipelineSpec.kind", "pipelineSpec.spec.params"));
+  EXPECT_THAT(problems[2].message, HasSubstr("missing: git-revision, repo-full-name, event-type, event-id"));
+  auto parsed = parsePipelineSpec(text);
+  ASSERT_FALSE(parsed);
+  // The controller's message is the first problem, worded as before.
+  EXPECT_EQ(parsed.error().message, "pipelineSpec.apiVersion must be tekton.dev/v1, not \"tekton.dev/v1beta1\"");
+  EXPECT_THAT(pipelineSpecProblems("apiVersion: tekton.dev/v1\nkind: Pipeline\nspec:\n  params: [{name: git-url}, "
+                                   "{name: git-revision}, {name: repo-full-name}, {name: event-type}, "
+                                   "{name: event-id}]\n"),
+              IsEmpty());
+}
+
 TEST(ApiValidation, RepoBindingPlacement) {
   auto binding = RepoBinding::fromJson(repoBindingJson());
   ASSERT_TRUE(binding);

@@ -91,6 +91,10 @@ std::optional<FieldError> placementProblem(const RepoBinding& binding, std::stri
 // pipelineSpec parsed: a JSON object that is a tekton.dev/v1 Pipeline (apiVersion, kind and a
 // spec object) declaring the contract's required params, or an error saying what is wrong and where.
 kube::Result<kube::Json> parsePipelineSpec(std::string_view text);
+// Every problem parsePipelineSpec would refuse `text` for, not only the first, each located by a
+// path relative to the RepoBinding's spec ("pipelineSpec.apiVersion"); empty when it accepts it.
+// For tools that check a Pipeline file before sending it (kubectl-aphex repo onboard).
+std::vector<FieldError> pipelineSpecProblems(std::string_view text);
 
 // "acme/app1", as GitHub's push events carry it in repository.full_name.
 std::string repositoryFullName(const RepoBindingSpec& spec);
