@@ -4,7 +4,6 @@
 // input, unknown objects, a binding that never becomes Ready, an identity without permissions.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <httplib.h>
 
 #include <atomic>
 #include <mutex>
@@ -318,96 +317,21 @@ TEST_F(KubectlAphexTest, WebhookRotateWaitsForTheNewValue) {
   EXPECT_EQ(unknown.exit_code, 4);
 }
 
-// What receives the delivery at --url: it checks the signature with the organization's secret as
-// Tekton's github interceptor does, and answers as an EventListener does (202). Tekton's
-// EventListener itself cannot run here (the local control plane has no kubelet), so on request
-// it then creates the PipelineRun the Trigger would, in the pipeline namespace, on the real API
-// server; `webhook test` must find it there.
-class Receiver {
- public:
-  Receiver(std::string secret, std::function<void()> on_valid) : secret_(std::move(secret)), on_valid_(std::move(on_valid)) {
-    server_.Post("/", [this](const httplib::Request& request, httplib::Response& response) {
-      std::lock_guard lock(mutex_);
-      headers_ = request.headers;
-      valid_ = request.get_header_value("X-Hub-Signature-256") == aphex::cli::githubSignature(secret_, request.body) &&
-               request.get_header_value("X-GitHub-Event") == "push" &&
-               request.get_header_value("Content-Type") == "application/json";
-      body_ = request.body;
-      if (!valid_) {
-        response.status = 403;
-        return;
-      }
-      if (on_valid_) on_valid_();
-      response.status = 202;
-      response.set_content(R"({"eventListener":"github-listener","eventID":"test"})", "application/json");
-    });
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-  }
-  ~Receiver() {
-    server_.stop();
-    thread_.join();
-  }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/"; }
-  bool valid() {
-    std::lock_guard lock(mutex_);
-    return valid_;
-  }
-  Json body() {
-    std::lock_guard lock(mutex_);
-    return Json::parse(body_);
-  }
-
- private:
-  std::string secret_;
-  std::function<void()> on_valid_;
-  httplib::Server server_;
-  int port_ = 0;
-  std::thread thread_;
-  std::mutex mutex_;
-  httplib::Headers headers_;
-  bool valid_ = false;
-  std::string body_;
-};
-
 Json pipelineRun(const std::string& name, const std::string& pipeline) {
   return {{"apiVersion", "tekton.dev/v1"}, {"kind", "PipelineRun"},
           {"metadata", {{"name", name}, {"labels", {{"tekton.dev/pipeline", pipeline}}}}},
           {"spec", {{"pipelineRef", {{"name", pipeline}}}}}};
 }
 
-TEST_F(KubectlAphexTest, WebhookTestSendsASignedPushAndLooksForThePipelineRun) {
+// Where `webhook test` cannot reach the listener, it says how to. Deliveries to a real listener,
+// and the PipelineRun they start, are tested on Tekton's own sink:
+// test/integration/tekton/pipeline_path_test.cc, KubectlAphexWebhookTest.
+TEST_F(KubectlAphexTest, WebhookTestSaysHowToReachAListenerItCannotReach) {
   start();
   const std::string org = createOrg();
   aphex::testing::CliResult onboarded;
   const std::string repo = onboard(org, {"--wait", "--timeout", "60"}, onboarded);
   ASSERT_EQ(onboarded.exit_code, 0) << onboarded.err;
-  const std::string pipeline = repo.substr(repo.find('/') + 1);
-
-  {
-    Receiver silent(secretValue(org), nullptr);
-    const auto result = cli({"webhook", "test", repo, "--url", silent.url(), "--timeout", "2"});
-    EXPECT_EQ(result.exit_code, 1) << result.err;
-    EXPECT_TRUE(silent.valid()) << "the delivery's signature or headers are not GitHub's";
-    EXPECT_EQ(silent.body()["repository"]["full_name"], repo);
-    EXPECT_EQ(silent.body()["ref"], "refs/heads/main");
-    EXPECT_THAT(result.out, HasSubstr("listener answered HTTP 202"));
-    EXPECT_THAT(result.err, HasSubstr("no PipelineRun appeared in " + pipeline + " within 2s"));
-  }
-  {
-    Receiver starting(secretValue(org), [&] {
-      (void)admin_->create(aphex::cli::kPipelineRuns, pipeline, pipelineRun(pipeline + "-run1", pipeline));
-    });
-    const auto result = cli({"webhook", "test", repo, "--url", starting.url(), "--timeout", "20"});
-    EXPECT_EQ(result.exit_code, 0) << result.err;
-    EXPECT_THAT(result.out, HasSubstr("PipelineRun " + pipeline + "/" + pipeline + "-run1 started"));
-  }
-  {
-    Receiver wrong_secret("not-the-secret", nullptr);
-    const auto result = cli({"webhook", "test", repo, "--url", wrong_secret.url(), "--timeout", "2"});
-    EXPECT_EQ(result.exit_code, 1);
-    EXPECT_THAT(result.err, HasSubstr("the listener refused the delivery (HTTP 403)"));
-  }
   const auto unreachable = cli({"webhook", "test", repo});  // the in-cluster URL is not reachable from here
   EXPECT_EQ(unreachable.exit_code, 7) << unreachable.err;
   EXPECT_THAT(unreachable.err, HasSubstr("kubectl port-forward -n org-" + org + " svc/el-github-listener 8080"));

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "aphex/common/resources.h"
+#include "integration/cli/cli_process.h"
 #include "integration/support/aphex_objects.h"
 #include "integration/support/cluster.h"
 #include "integration/support/controller_test.h"
@@ -301,6 +302,33 @@ TEST_F(PipelinePathTest, OneOrganizationsSecretOrListenerCannotStartAnothersPipe
   ASSERT_NO_FATAL_FAILURE(waitForRunOf(b, sentinel_b));
   EXPECT_EQ(runs(a).size(), 1u) << runs(a).dump(2).substr(0, 4000);
   EXPECT_EQ(runs(b).size(), 1u) << runs(b).dump(2).substr(0, 4000);
+}
+
+// kubectl-aphex's `webhook test` against the real sink: its push, signed with the binding's
+// Organization's secret, starts the pipeline, and the command says which run; sent to another
+// Organization's listener, it starts nothing, and the command says that too.
+TEST_F(PipelinePathTest, KubectlAphexWebhookTestStartsThePipelineThroughTheRealListener) {
+  Tenant a;
+  Tenant b;
+  ASSERT_NO_FATAL_FAILURE(onboard("cli-a", a));
+  ASSERT_NO_FATAL_FAILURE(onboard("cli-b", b));
+  auto webhookTest = [&](const std::string& url, const std::string& timeout) {
+    return aphex::testing::runCli({"webhook", "test", a.repo(), "--url", url, "--timeout", timeout, "--kubeconfig",
+                                   aphex::testing::clusterDir() + "/admin.kubeconfig", "--platform-namespace",
+                                   platform_.name()},
+                                  {{"NO_COLOR", "1"}});
+  };
+  const auto started = webhookTest(a.url, "60");
+  EXPECT_EQ(started.exit_code, 0) << started.out << started.err;
+  EXPECT_THAT(started.out, ::testing::HasSubstr("listener answered HTTP 202"));
+  EXPECT_THAT(started.out, ::testing::HasSubstr("PipelineRun " + a.binding.pipeline + "/" + a.binding.pipeline + "-"));
+  EXPECT_EQ(runs(a).size(), 1u);
+
+  const auto refused = webhookTest(b.url, "5");
+  EXPECT_EQ(refused.exit_code, 1) << refused.out << refused.err;
+  EXPECT_THAT(refused.err, ::testing::HasSubstr("no PipelineRun appeared in " + a.binding.pipeline));
+  EXPECT_EQ(runs(a).size(), 1u);
+  EXPECT_EQ(runs(b).size(), 0u);
 }
 
 }  // namespace
