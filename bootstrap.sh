@@ -485,7 +485,7 @@ Next, with the kubectl plugin (docs/cli.md):
   kubectl aphex org describe $EXAMPLE_ORG
   kubectl aphex org create team-b --admin you@example.com --wait
   kubectl aphex repo onboard OWNER/REPO --org team-b --pipeline pipeline.yaml --wait
-  kubectl aphex webhook test $repo_name --url URL   # a listener's URL: the local deployment runs none (docs/cli.md)
+  kubectl aphex webhook test $repo_name --url URL   # URL: the sink's, from scripts/local-cluster --name $LOCAL_CLUSTER_NAME tekton listeners
   kubectl aphex runs $repo_name
 EOF
   local state_env=""
