@@ -13,7 +13,7 @@ void QuietHousekeeping::run(std::stop_token stop) {
 
 bool QuietHousekeeping::tick() {
   const std::uint64_t now = activity_.load(std::memory_order_relaxed);
-  const bool busy = now != seen_;
+  const bool busy = now - seen_ > options_.quiet_at_most;
   seen_ = now;
   if (busy) {
     pending_ = true;

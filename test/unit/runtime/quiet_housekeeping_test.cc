@@ -15,7 +15,7 @@ using kube::testing::FakeClock;
 struct Counted {
   int calls = 0;
   QuietHousekeepingOptions options() {
-    return {.tick = 5s, .tasks = {[this] { ++calls; }}};
+    return {.tick = 5s, .quiet_at_most = 0, .tasks = {[this] { ++calls; }}};
   }
 };
 
@@ -54,6 +54,24 @@ TEST(QuietHousekeeping, WaitsWhileActivityGoesOn) {
   EXPECT_FALSE(housekeeping.tick());
   EXPECT_TRUE(housekeeping.tick()) << "a second burst runs the tasks again";
   EXPECT_EQ(counted.calls, 2);
+}
+
+TEST(QuietHousekeeping, BackgroundTrafficIsQuietAndDoesNotHideTheEndOfABurst) {
+  FakeClock clock;
+  int calls = 0;
+  QuietHousekeeping housekeeping(clock, {.tick = 5s, .quiet_at_most = 3, .tasks = {[&calls] { ++calls; }}});
+  auto requests = [&](int count) {
+    for (int i = 0; i < count; ++i) housekeeping.noteActivity();
+  };
+  requests(3);  // Lease renewals only
+  EXPECT_FALSE(housekeeping.tick());
+  requests(40);  // a burst of reconciles
+  EXPECT_FALSE(housekeeping.tick());
+  requests(3);  // the renewals go on
+  EXPECT_TRUE(housekeeping.tick()) << "renewals alone are quiet";
+  requests(2);
+  EXPECT_FALSE(housekeeping.tick());
+  EXPECT_EQ(calls, 1);
 }
 
 TEST(QuietHousekeeping, RunTicksOnTheClockUntilStopped) {

@@ -5,7 +5,7 @@
 // reconciles needed for a moment (a connection per request in flight, parse buffers of LIST
 // pages), which the allocator keeps after it is freed. Go's runtime returns the second part in
 // the background (its scavenger, the transport's idle timeout); this is the same for a C++
-// process: after a tick with requests, the first tick without any runs the tasks, once.
+// process: after a busy tick, the first quiet one runs the tasks, once.
 //
 // Thread safety: noteActivity() from any thread; addTask() before run(); run() on one thread, once.
 #pragma once
@@ -22,8 +22,11 @@
 namespace kube::runtime {
 
 struct QuietHousekeepingOptions {
-  // How long without activity counts as quiet.
+  // The period over which activity is counted.
   Duration tick = std::chrono::seconds(5);
+  // A tick with at most this much activity is quiet: background traffic that never stops, such
+  // as a leader's Lease renewal every two seconds, is no burst and must not keep the tasks away.
+  std::uint64_t quiet_at_most = 5;
   std::vector<std::function<void()>> tasks;
 };
 
@@ -38,7 +41,7 @@ class QuietHousekeeping {
   // Something happened (a request was sent): the next quiet tick runs the tasks.
   void noteActivity() { activity_.fetch_add(1, std::memory_order_relaxed); }
 
-  // Ticks until `stop`; runs the tasks on the first quiet tick after activity.
+  // Ticks until `stop`; runs the tasks on the first quiet tick after a busy one.
   void run(std::stop_token stop);
   // One tick: true when it ran the tasks. run() is a loop of these; tests call it directly.
   bool tick();
