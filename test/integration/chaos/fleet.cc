@@ -48,7 +48,7 @@ const std::map<std::string, int> kPerOrganization = {
 const std::map<std::string, int> kPerBinding = {
     {"namespaces", 1},      {"pipelines", 1},        {"serviceaccounts", 1},  {"rolebindings", 2},
     {"resourcequotas", 1},  {"limitranges", 1},      {"networkpolicies", 1},  {"secrets", 1},
-    {"triggerbindings", 1}, {"triggertemplates", 1}, {"triggers", 1},         {"appprojects", 1}};
+    {"triggers", 1},        {"appprojects", 1}};
 
 std::string joined(const std::vector<std::string>& names, const char* separator) {
   std::string text;

@@ -125,8 +125,24 @@ class PipelinePathTest : public aphex::testing::ControllerTest {
     const auto value = kube::base64Decode(secret.value("data", Json::object()).value("secret", ""));
     ASSERT_TRUE(value && !value->empty()) << "no webhook secret in org-" << tenant.org;
     tenant.secret = *value;
+    // Ready is the binding's; its namespace joins the Organization's EventListener a moment later
+    // (the Organization takes in its bindings' changes a second at a time).
+    ASSERT_TRUE(eventually([&] { return listenerServes(tenant.org, tenant.binding.pipeline); }, 30s))
+        << "the EventListener of org-" << tenant.org << " does not list " << tenant.binding.pipeline;
     tenant.url = aphex::testing::startListener(tenant.org);
     listeners_.push_back(tenant.org);
+  }
+
+  bool listenerServes(const std::string& org, const std::string& ns) {
+    const Json listener = get(aphex::resources::kEventListeners, "org-" + org, "github-listener");
+    if (!listener.is_object()) return false;
+    for (const auto& group : listener.value("spec", Json::object()).value("triggerGroups", Json::array())) {
+      const Json selector = group.value("triggerSelector", Json::object()).value("namespaceSelector", Json::object());
+      for (const auto& name : selector.value("matchNames", Json::array())) {
+        if (name == ns) return true;
+      }
+    }
+    return false;
   }
 
   // Posts the delivery and expects the sink to accept it for processing.
