@@ -1,8 +1,9 @@
-// libFuzzer target: api::parsePipelineSpec and the RepoBinding validators, on a binding whose
+// libFuzzer target: api::parsePipelineSpec, api::pipelineSpecProblems and the RepoBinding validators, on a binding whose
 // pipelineSpec is the input, and on one whose other fields are pieces of it (split at NUL bytes),
 // since a tenant writes all of them.
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -59,9 +60,17 @@ std::vector<std::string> splitAtNul(std::string_view text) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
+  // Every problem is listed (kubectl-aphex shows them all); the controller's parse fails exactly
+  // when there is one, with the first as its message.
+  const auto problems = aphex::api::pipelineSpecProblems(text);
+  for (const auto& problem : problems) aphex::fuzz::checkMessage(problem.path + " " + problem.message);
   if (auto pipeline = aphex::api::parsePipelineSpec(text)) {
+    if (!problems.empty()) std::abort();
     (void)pipeline->dump();
   } else {
+    if (problems.empty() || pipeline.error().message != problems.front().path + " " + problems.front().message) {
+      std::abort();
+    }
     aphex::fuzz::checkMessage(pipeline.error().message);
   }
 

@@ -1,28 +1,13 @@
 #include "integration/tekton/github_delivery.h"
 
 #include <curl/curl.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
-#include <array>
 #include <cstdio>
 #include <memory>
-#include <random>
 #include <stdexcept>
 
 namespace aphex::testing {
 namespace {
-
-std::string hex(const unsigned char* bytes, std::size_t size) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(size * 2);
-  for (std::size_t i = 0; i < size; ++i) {
-    out += kDigits[bytes[i] >> 4];
-    out += kDigits[bytes[i] & 0x0f];
-  }
-  return out;
-}
 
 std::size_t collect(char* data, std::size_t size, std::size_t count, void* target) {
   static_cast<std::string*>(target)->append(data, size * count);
@@ -30,24 +15,6 @@ std::size_t collect(char* data, std::size_t size, std::size_t count, void* targe
 }
 
 }  // namespace
-
-std::string githubSignature(std::string_view secret, std::string_view body) {
-  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-  unsigned int length = 0;
-  if (HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-           reinterpret_cast<const unsigned char*>(body.data()), body.size(), digest.data(), &length) == nullptr) {
-    throw std::runtime_error("HMAC-SHA256 failed");
-  }
-  return "sha256=" + hex(digest.data(), length);
-}
-
-std::string newDeliveryId() {
-  static std::mt19937_64 random{std::random_device{}()};
-  std::array<unsigned char, 16> bytes{};
-  for (auto& byte : bytes) byte = static_cast<unsigned char>(random());
-  const std::string h = hex(bytes.data(), bytes.size());
-  return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) + "-" + h.substr(20);
-}
 
 kube::Json pushPayload(const std::string& repo_full_name, const std::string& ref, const std::string& after) {
   return {{"ref", ref},

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "kube/client.h"
+#include "kubectl-aphex/webhook.h"
 
 namespace aphex::testing {
 
@@ -22,11 +23,9 @@ struct DeliveryAnswer {
   std::string body;
 };
 
-// "sha256=<hex HMAC-SHA256 of body under secret>", as GitHub signs.
-std::string githubSignature(std::string_view secret, std::string_view body);
-
-// A new delivery GUID (lower-case, 8-4-4-4-12), as GitHub gives each delivery.
-std::string newDeliveryId();
+// Signing and delivery ids are kubectl-aphex's (`webhook test`): the tests sign as it does.
+using aphex::cli::githubSignature;
+using aphex::cli::newDeliveryId;
 
 // The fields of a push event that the pipeline contract reads: ref, after, deleted, the
 // repository's full name and clone URL, and the head commit's timestamp.
