@@ -48,10 +48,16 @@ Options of --deployment local:
 
 Options of kind and k3s (all of them: ./bootstrap.sh --deployment kind|k3s --help):
   --repo-url URL, --revision REV   the Git source Argo CD syncs the platform from
+  --repo-ssh-key-file FILE, --repo-token-file FILE|-, --repo-username NAME
+                                   credentials for a private repository (never as arguments)
+  --timeout DURATION, --no-wait    wait (default 30m) until every Application is Synced and
+                                   Healthy, printing each sync wave's progress, or do not
   --controller-image REF           a published controller image instead of a local build
   --down, --dry-run, --show-secrets
-  kind: --cluster-name NAME, --http-port PORT, --https-port PORT, --node-image IMAGE
-  k3s:  --k3s-version VERSION; the Cloudflare API token from CLOUDFLARE_API_TOKEN or a prompt
+  kind: --cluster-name NAME, --http-port PORT, --https-port PORT, --node-image IMAGE,
+        --use-existing [--context NAME] (an existing cluster instead of a new kind cluster)
+  k3s:  --k3s-version VERSION; the Cloudflare API token from CLOUDFLARE_API_TOKEN or a prompt,
+        checked (one read-only call per permission) before anything is installed
 
 Environment of --deployment local:
   APHEX_STATE_DIR                 where the cluster and the controller keep their state

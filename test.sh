@@ -60,6 +60,9 @@ if ! $unit_only; then
   # (test/integration/tekton); they skip when these are not built.
   step "Tekton binaries"
   scripts/local-cluster tekton build
+  # actionlint for the lint test of .github/workflows (built from its Go module, cached).
+  step "actionlint"
+  test/bootstrap/actionlint.sh build >/dev/null
 fi
 
 if $sanitizers; then

@@ -33,6 +33,9 @@ Options:
                           instead of building one with Docker
   --rebuild-image         build (or pull) and import the controller's image even when k3s has
                           it already
+EOF
+  printf '%s\n' "$COMMON_OPTIONS_HELP"
+  cat <<'EOF'
   --down                  delete the Organizations (so that the controller removes their
                           tunnels and DNS records) and the platform's routes (so that
                           external-dns removes theirs), then uninstall k3s
@@ -42,8 +45,12 @@ Options:
   -h, --help              this text
 
 Environment:
-  CLOUDFLARE_API_TOKEN    the Cloudflare API token (Zone DNS Edit, Account Cloudflare Tunnel
-                          Edit); asked for when unset and needed, never printed
+  CLOUDFLARE_API_TOKEN    the Cloudflare API token, with the permissions Account > Cloudflare
+                          Tunnel > Edit, Zone > Zone > Read and Zone > DNS > Edit; asked for
+                          when unset and needed, never printed. Checked before anything is
+                          installed, with one read-only API call per permission
+  APHEX_CLOUDFLARE_API_URL  the Cloudflare API those checks call (default:
+                          https://api.cloudflare.com/client/v4)
 EOF
 }
 
@@ -64,6 +71,11 @@ while (($#)); do
         --controller-image) image_ref="$2" ;;
       esac
       shift ;;
+    --repo-ssh-key-file|--repo-token-file|--repo-username|--timeout)
+      (($# >= 2)) || die "$1 needs a value (see --help)"
+      common_option "$1" "$2"
+      shift ;;
+    --no-wait) common_option "$1" ;;
     --rebuild-image) rebuild_image=true ;;
     --down) down=true ;;
     --dry-run) dry_run=true ;;
@@ -184,13 +196,24 @@ cloudflare_token() {
   fi
 }
 
-create_cloudflare_secrets() {
-  local ns
+# check_cloudflare: the token, and what it may do with the account and zone of the settings,
+# before anything is installed. A re-run whose Secrets all exist has no token to check.
+check_cloudflare() {
   if $dry_run; then
     info "(the token from CLOUDFLARE_API_TOKEN, or asked for on the terminal, only when a Secret is missing)"
   else
     cloudflare_token
+    if [[ -z "${CLOUDFLARE_API_TOKEN:-}" ]]; then
+      info "every $CLOUDFLARE_SECRET Secret exists and CLOUDFLARE_API_TOKEN is not set: nothing to check"
+      return
+    fi
   fi
+  verify_cloudflare "$(settings_value k3s cloudflareAccountID)" "$(settings_value k3s cloudflareZoneID)" \
+    platform/deployments/k3s/settings/settings.yaml
+}
+
+create_cloudflare_secrets() {
+  local ns
   for ns in "${CLOUDFLARE_NAMESPACES[@]}"; do
     ensure_namespace "$ns"
     ensure_secret "$ns" "$CLOUDFLARE_SECRET" token "${CLOUDFLARE_API_TOKEN:-<token>}"
@@ -226,8 +249,7 @@ deploy_down() {
 print_summary() {
   cat <<EOF
 
-The platform is being installed by Argo CD from Git (a few minutes; certificates and DNS
-records follow once cert-manager and external-dns run).
+Argo CD installs the platform from Git$($wait_converge && ! $dry_run && echo ': it has converged').
 EOF
   print_argocd_access
   info "hosts: https://argocd.$DOMAIN, https://auth.$DOMAIN, https://dex.$DOMAIN"
@@ -250,6 +272,10 @@ main() {
       "Cloudflare zone there and push it to the repository Argo CD reads"
   fi
 
+  read_repo_credentials "$(repository_url)"
+  step "checking the Cloudflare API token's permissions (before anything is installed)"
+  check_cloudflare
+
   step "installing k3s (channel $K3S_CHANNEL${k3s_version:+, release $k3s_version})"
   install_k3s
   wait_for_api 180
@@ -261,11 +287,17 @@ main() {
   step "installing Argo CD $ARGOCD_VERSION"
   install_argocd
 
+  step "applying Argo CD's settings (health checks that make the waves wait) before the root Application"
+  apply_argocd_settings k3s
+
   step "creating namespaces and the Secrets the platform needs (each only when missing)"
   create_cloudflare_secrets
 
+  apply_repo_credentials
+
   step "applying the root Application $ROOT_APPLICATION (platform/deployments/k3s)"
   apply_root_application k3s "$repo_url" "$revision"
+  wait_step
 
   step "done in $((SECONDS - START_SECONDS))s"
   print_summary

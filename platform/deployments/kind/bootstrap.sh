@@ -21,13 +21,20 @@ Options:
   --http-port PORT        host port of the cluster's HTTP ingress (default: 80)
   --https-port PORT       host port of the cluster's HTTPS ingress (default: 443)
   --node-image IMAGE      kind node image (default: kind's own for its version)
+  --use-existing          install onto an existing cluster instead of creating a kind cluster:
+                          the current kubectl context, or the one --context names
+  --context NAME          with --use-existing: the kubectl context of that cluster
   --repo-url URL          Git repository Argo CD syncs the platform from (default: repoURL
                           of platform/base/argocd-apps/source.yaml); kept in the cluster
   --revision REV          branch, tag or commit of it (default: its targetRevision)
   --controller-image REF  use this published image instead of building one with Docker
   --rebuild-image         build (or pull) and load the controller's image even when the
                           cluster has it already
-  --down                  delete the kind cluster and everything in it
+EOF
+  printf '%s\n' "$COMMON_OPTIONS_HELP"
+  cat <<'EOF'
+  --down                  delete the kind cluster and everything in it (with --use-existing:
+                          nothing is deleted)
   --dry-run               print every step and command without running any
   --show-secrets          print the Secrets' values and Argo CD's admin password
                           (by default only the commands that read them)
@@ -47,12 +54,21 @@ repo_url=""
 revision=""
 image_ref=""
 rebuild_image=false
+use_existing=false
+context=""
 down=false
 while (($#)); do
   case "$1" in
-    --cluster-name|--http-port|--https-port|--node-image|--repo-url|--revision|--controller-image)
+    --repo-ssh-key-file|--repo-token-file|--repo-username|--timeout)
+      (($# >= 2)) || die "$1 needs a value (see --help)"
+      common_option "$1" "$2"
+      shift ;;
+    --no-wait) common_option "$1" ;;
+    --use-existing) use_existing=true ;;
+    --cluster-name|--http-port|--https-port|--node-image|--repo-url|--revision|--controller-image|--context)
       (($# >= 2)) || die "$1 needs a value (see --help)"
       case "$1" in
+        --context) context="$2" ;;
         --cluster-name) cluster_name="$2" ;;
         --http-port) http_port="$2" ;;
         --https-port) https_port="$2" ;;
@@ -74,8 +90,22 @@ done
 [[ "$cluster_name" =~ ^[a-z0-9][a-z0-9-]{0,39}$ ]] || die "--cluster-name must be a lowercase DNS label, not '$cluster_name'"
 [[ "$http_port" =~ ^[0-9]+$ && "$https_port" =~ ^[0-9]+$ ]] || die "--http-port and --https-port must be port numbers"
 validate_source_options
+[[ -z "$context" ]] || $use_existing || die "--context only goes with --use-existing (a new kind cluster's context is kind-NAME)"
 
-CONTEXT="kind-$cluster_name"
+# The context every kubectl call names: the new cluster's, or with --use-existing the one given
+# (default: the current one, read once here, so that a context switch meanwhile changes nothing).
+if ! $use_existing; then
+  CONTEXT="kind-$cluster_name"
+elif [[ -n "$context" ]]; then
+  CONTEXT="$context"
+elif $dry_run; then
+  CONTEXT="<the current context>"   # a dry run runs nothing, not even kubectl config
+else
+  CONTEXT="$(kubectl config current-context 2>/dev/null)" \
+    || die "--use-existing: kubectl has no current context; name one with --context NAME"
+fi
+# A kind cluster's context is kind-NAME: the controller's image can be loaded into it.
+if $use_existing && [[ "$CONTEXT" == kind-* ]]; then cluster_name="${CONTEXT#kind-}"; fi
 KUBECTL_CMD=(kubectl --context "$CONTEXT")
 NODE="$cluster_name-control-plane"
 IMAGE="$(controller_image)"
@@ -101,6 +131,12 @@ nodes:
         listenAddress: 127.0.0.1
         protocol: TCP
 EOF
+}
+
+docker_answers() {
+  if ! $dry_run && ! docker info >/dev/null 2>&1; then
+    die "docker is installed but its daemon does not answer (is it running, and may this user use it?)"
+  fi
 }
 
 cluster_exists() { kind get clusters 2>/dev/null | grep -qx -- "$cluster_name"; }
@@ -143,6 +179,12 @@ load_controller_image() {
 }
 
 deploy_down() {
+  if $use_existing; then
+    step "--use-existing: the cluster of context $CONTEXT is not deleted"
+    info "it was there before the bootstrap; to remove the platform from it, delete the Application" \
+      "$ARGOCD_NAMESPACE/$ROOT_APPLICATION and its children, then the namespace $ARGOCD_NAMESPACE"
+    return
+  fi
   require_tools kind
   step "deleting the kind cluster $cluster_name"
   if ! $dry_run && ! cluster_exists; then
@@ -163,28 +205,46 @@ EOF
   info "       (/etc/hosts, or a wildcard for *.$DOMAIN in a local DNS)"
   info "platform CA to trust: $(quote "${KUBECTL_CMD[@]}" get secret aphex-platform-ca -n cert-manager \
     -o 'jsonpath={.data.ca\.crt}') | base64 -d"
-  info "delete it all: ./bootstrap.sh --deployment kind --cluster-name $cluster_name --down"
+  if $use_existing; then
+    info "the cluster of context $CONTEXT was there before; --down leaves it as it is"
+  else
+    info "delete it all: ./bootstrap.sh --deployment kind --cluster-name $cluster_name --down"
+  fi
 }
 
 main() {
   cd "$ROOT"
   if $down; then deploy_down; return; fi
 
-  step "checking prerequisites (Docker, kind, kubectl)"
-  require_tools docker kind kubectl base64
-  if ! $dry_run && ! docker info >/dev/null 2>&1; then
-    die "docker is installed but its daemon does not answer (is it running, and may this user use it?)"
+  read_repo_credentials "$(repository_url)"
+  if $use_existing; then
+    step "checking prerequisites (kubectl)"
+    require_tools kubectl base64
+    step "using the existing cluster of context $CONTEXT (--use-existing)"
+    wait_for_api 30
+  else
+    step "checking prerequisites (Docker, kind, kubectl)"
+    require_tools docker kind kubectl base64
+    docker_answers
+    step "creating the kind cluster $cluster_name (context $CONTEXT)"
+    create_cluster
+    wait_for_api 120
   fi
 
-  step "creating the kind cluster $cluster_name (context $CONTEXT)"
-  create_cluster
-  wait_for_api 120
-
   step "loading the controller's image $IMAGE into the cluster"
-  load_controller_image
+  if ! $use_existing || { [[ "$CONTEXT" == kind-* ]] && { $dry_run || cluster_exists; }; }; then
+    $use_existing && docker_answers
+    load_controller_image
+  else
+    info "$CONTEXT is not a kind cluster: its nodes must be able to pull $IMAGE (--controller-image" \
+      "only changes what kind loads); the controller's pods wait until they can"
+  fi
 
   step "installing Argo CD $ARGOCD_VERSION"
   install_argocd
+
+  step "applying Argo CD's settings (health checks that make the waves wait) before the root Application"
+  apply_argocd_settings kind
 
   step "creating namespaces and the Secrets the platform needs (each only when missing)"
   ensure_namespace "$PLATFORM_NAMESPACE"
@@ -195,8 +255,11 @@ main() {
     info "no CLOUDFLARE_API_TOKEN: Organizations use Ingress exposure (the kind default)"
   fi
 
+  apply_repo_credentials
+
   step "applying the root Application $ROOT_APPLICATION (platform/deployments/kind)"
   apply_root_application kind "$repo_url" "$revision"
+  wait_step
 
   step "done in $((SECONDS - START_SECONDS))s"
   print_summary
