@@ -3,6 +3,13 @@
 -- otherwise). It is the child's own health, except that a child whose sync is still running
 -- (PostSync hooks included, such as cert-manager's webhook readiness gate) is Progressing and a
 -- child whose last sync failed is Degraded: a gate that has not passed holds the next wave.
+--
+-- A failed sync that Argo CD will retry is still phase Running ("Retrying attempt #N"), so it is
+-- Progressing; Failed or Error means no retry is left. Argo CD's automated sync never tries that
+-- revision again by itself, so a finite retry limit could hold every later wave until someone
+-- synced by hand: the Applications of the app of apps retry without limit (retry.limit -1,
+-- refresh on each attempt), and Degraded remains for a sync stopped by hand or one without
+-- retries.
 local health = {status = "Progressing", message = "waiting for the first sync"}
 if obj.status == nil then
   return health
