@@ -4,12 +4,13 @@
 #   1. Authentik publishes the OpenID provider of the application `dex` under the public host
 #      Dex's connector names (so the blueprint was applied, with the right slug);
 #   2. Dex publishes the issuer Argo CD and the API server are configured with;
-#   3. Argo CD and the Tekton Dashboard's proxy get their Dex client secrets in their own
-#      namespaces, the only place they can read Secrets from.
+#   3. Argo CD gets its Dex client secret in its own namespace, the only place it can read
+#      Secrets from, and, where Dex's certificate comes from the platform's private CA (the CA
+#      file is mounted, kind), that CA as `rootCA` beside it.
 #
-# The Secret dex-clients in auth-system is the one source of truth for those client secrets:
-# Dex reads it directly, and the copies written here are overwritten on every run. Writing uses
-# server-side apply on exactly two named Secrets, which is all the Roles beside this Job allow.
+# The Secret dex-clients in auth-system is the one source of truth for the client secret: Dex
+# reads it directly, and the copy written here is overwritten on every run. Writing uses
+# server-side apply on exactly one named Secret, which is all the Role beside this Job allows.
 set -eu
 set -o pipefail
 
@@ -27,6 +28,8 @@ fail() {
 AUTHENTIK_URL="${AUTHENTIK_URL:-http://authentik.auth-system.svc:9000}"
 DEX_URL="${DEX_URL:-http://dex.auth-system.svc:5556}"
 SECRETS_DIR="${SECRETS_DIR:-/secrets}"
+# ca.crt of Secret platform-ca-trust, where a deployment creates it (docs/auth.md).
+PLATFORM_CA_FILE="${PLATFORM_CA_FILE:-/platform-ca/ca.crt}"
 SERVICE_ACCOUNT_DIR="${SERVICE_ACCOUNT_DIR:-/var/run/secrets/kubernetes.io/serviceaccount}"
 WORK_DIR="${WORK_DIR:-/tmp}"
 # Authentik applies its blueprint in the background after it starts: allow it ten minutes.
@@ -98,9 +101,15 @@ client_secret() {
 
 base64_of() { printf '%s' "$1" | base64 | tr -d '\n'; }
 
-# apply_secret NAMESPACE NAME PART_OF KEY1 VALUE1 KEY2 VALUE2
+# apply_secret NAMESPACE NAME PART_OF KEY VALUE [KEY VALUE]...
 apply_secret() {
   namespace="$1" name="$2" part_of="$3"
+  shift 3
+  data=""
+  while [ "$#" -ge 2 ]; do
+    data="$data${data:+,}\"$1\":\"$(base64_of "$2")\""
+    shift 2
+  done
   api_host="$KUBERNETES_SERVICE_HOST"
   case "$api_host" in *:*) api_host="[$api_host]" ;; esac
   url="https://$api_host:$KUBERNETES_SERVICE_PORT/api/v1/namespaces/$namespace/secrets/$name?fieldManager=auth-config-sync&force=true"
@@ -108,8 +117,8 @@ apply_secret() {
   # The token and the body go through files, not the command line, where other processes of
   # the pod could read them.
   printf 'Authorization: Bearer %s\n' "$(cat "$SERVICE_ACCOUNT_DIR/token")" >"$WORK_DIR/auth-header"
-  printf '{"apiVersion":"v1","kind":"Secret","metadata":{"name":"%s","namespace":"%s","labels":{"app.kubernetes.io/part-of":"%s","app.kubernetes.io/managed-by":"auth-config-sync"}},"type":"Opaque","data":{"%s":"%s","%s":"%s"}}' \
-    "$name" "$namespace" "$part_of" "$4" "$(base64_of "$5")" "$6" "$(base64_of "$7")" >"$WORK_DIR/body.json"
+  printf '{"apiVersion":"v1","kind":"Secret","metadata":{"name":"%s","namespace":"%s","labels":{"app.kubernetes.io/part-of":"%s","app.kubernetes.io/managed-by":"auth-config-sync"}},"type":"Opaque","data":{%s}}' \
+    "$name" "$namespace" "$part_of" "$data" >"$WORK_DIR/body.json"
 
   status="$(curl -sS --max-time 20 --cacert "$SERVICE_ACCOUNT_DIR/ca.crt" \
     -H @"$WORK_DIR/auth-header" -H 'Content-Type: application/apply-patch+yaml' \
@@ -133,13 +142,22 @@ apply_secret() {
 
 # Read first: a failure inside an argument's $(...) would not stop the script.
 argocd_secret="$(client_secret argocd-client-secret)"
-dashboard_secret="$(client_secret tekton-dashboard-client-secret)"
 [ -r "$SERVICE_ACCOUNT_DIR/token" ] || fail "no service account token in $SERVICE_ACCOUNT_DIR"
+root_ca=""
+if [ -e "$PLATFORM_CA_FILE" ]; then
+  grep -q -- '-----BEGIN CERTIFICATE-----' "$PLATFORM_CA_FILE" ||
+    fail "$PLATFORM_CA_FILE holds no PEM certificate: is Certificate auth-system/platform-ca-trust Ready?"
+  root_ca="$(cat "$PLATFORM_CA_FILE")"
+fi
 
 check_authentik
 check_dex
-apply_secret argocd argocd-oidc argocd \
-  clientID argocd clientSecret "$argocd_secret"
-apply_secret tekton-pipelines tekton-dashboard-oidc tekton-dashboard \
-  client-id tekton-dashboard client-secret "$dashboard_secret"
+if [ -n "$root_ca" ]; then
+  # Argo CD's oidc.config names it as rootCA: $argocd-oidc:rootCA (kind's argocd-config).
+  apply_secret argocd argocd-oidc argocd \
+    clientID argocd clientSecret "$argocd_secret" rootCA "$root_ca"
+else
+  apply_secret argocd argocd-oidc argocd \
+    clientID argocd clientSecret "$argocd_secret"
+fi
 log "done"
