@@ -101,14 +101,35 @@ Store::Entry Store::entryOf(ObjectPtr object) const {
   // `replace`: a string a transform filled with invalid UTF-8 is stored with U+FFFD rather than
   // throwing in the middle of a relist. JSON from the API server is always valid.
   const std::string text = object->dump(-1, ' ', false, Json::error_handler_t::replace);
-  // Exactly the text's size, no slack capacity, one allocation with the reference count.
-  auto bytes = std::make_shared_for_overwrite<char[]>(text.size());
-  std::memcpy(bytes.get(), text.data(), text.size());
-  return {.text = std::move(bytes), .size = static_cast<std::uint32_t>(text.size())};
+  if (encoding_ == CacheEncoding::kCompressed) {
+    if (const TextDictionary* dictionary = dictionaryFor(text)) {
+      Entry entry = sharedText(dictionary->compress(text));
+      entry.dictionary = dictionary;
+      entry.text_size = static_cast<std::uint32_t>(text.size());
+      return entry;
+    }
+  }
+  return sharedText(text);
+}
+
+Store::Entry Store::sharedText(std::string_view bytes) {
+  // Exactly the bytes' size, no slack capacity, one allocation with the reference count.
+  auto shared = std::make_shared_for_overwrite<char[]>(bytes.size());
+  std::memcpy(shared.get(), bytes.data(), bytes.size());
+  return {.text = std::move(shared), .size = static_cast<std::uint32_t>(bytes.size())};
+}
+
+const TextDictionary* Store::dictionaryFor(std::string_view text) const {
+  std::lock_guard lock(sampler_mutex_);
+  return sampler_.offer(text);
 }
 
 ObjectPtr Store::decode(const Entry& entry) {
   if (!entry.text) return entry.tree;
+  if (entry.dictionary != nullptr) {
+    const std::string text = entry.dictionary->decompress(entry.text.get(), entry.size, entry.text_size);
+    return std::make_shared<const Json>(Json::parse(text));
+  }
   const char* text = entry.text.get();
   return std::make_shared<const Json>(Json::parse(text, text + entry.size));
 }
@@ -127,7 +148,9 @@ bool Store::sameEntry(const Entry& a, const Entry& b) { return a.tree == b.tree 
 bool Store::mayDiffer(const Entry& old, const Entry& fresh) {
   if (!fresh.text) return resourceVersionOf(*old.tree) != resourceVersionOf(*fresh.tree);
   // The same text means the same version; different text is parsed later to compare versions.
-  return old.size != fresh.size || std::memcmp(old.text.get(), fresh.text.get(), fresh.size) != 0;
+  // Compressed with the same dictionary, the same text gives the same bytes.
+  return old.dictionary != fresh.dictionary || old.size != fresh.size ||
+         std::memcmp(old.text.get(), fresh.text.get(), fresh.size) != 0;
 }
 
 std::pair<Store::Entry, ObjectPtr> Store::current(const std::string& key) const {
@@ -259,6 +282,13 @@ std::vector<ObjectPtr> Store::byIndex(const std::string& index, const std::strin
 std::size_t Store::size() const {
   std::lock_guard lock(mutex_);
   return objects_.size();
+}
+
+std::size_t Store::storedBytes() const {
+  std::lock_guard lock(mutex_);
+  std::size_t bytes = 0;
+  for (const auto& [key, entry] : objects_) bytes += entry.size;
+  return bytes;
 }
 
 // ---- Writes ----

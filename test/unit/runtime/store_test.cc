@@ -24,14 +24,19 @@ std::vector<std::string> names(const std::vector<ObjectPtr>& objects) {
   return result;
 }
 
-// Every Store test runs against both encodings: kText must behave exactly as kTree.
+// Every Store test runs against every encoding: kText and kCompressed must behave exactly as kTree.
 class StoreTest : public ::testing::TestWithParam<CacheEncoding> {
  protected:
   Store store_{GetParam()};
 };
 
 std::string encodingName(const ::testing::TestParamInfo<CacheEncoding>& info) {
-  return info.param == CacheEncoding::kTree ? "Tree" : "Text";
+  switch (info.param) {
+    case CacheEncoding::kTree: return "Tree";
+    case CacheEncoding::kText: return "Text";
+    case CacheEncoding::kCompressed: return "Compressed";
+  }
+  return "Unknown";
 }
 
 TEST(ObjectKey, IsNamespaceSlashNameOrJustTheName) {
@@ -341,7 +346,8 @@ TEST_P(StoreTest, ReadersOnOtherThreadsSeeWholeObjectsWhileWritersWork) {
   EXPECT_EQ(store.byNamespace("a").size(), store.size());
 }
 
-INSTANTIATE_TEST_SUITE_P(Encodings, StoreTest, ::testing::Values(CacheEncoding::kTree, CacheEncoding::kText),
+INSTANTIATE_TEST_SUITE_P(Encodings, StoreTest,
+                         ::testing::Values(CacheEncoding::kTree, CacheEncoding::kText, CacheEncoding::kCompressed),
                          encodingName);
 
 // ---- kText against kTree: the same answers from every read ----
@@ -365,10 +371,14 @@ ObjectPtr richObject(const std::string& name, const std::string& version, const 
   return std::make_shared<const Json>(std::move(value));
 }
 
-TEST(StoreTextEncoding, AnswersEveryReadAndWriteAsTreeEncodingDoes) {
+// kText and kCompressed; kCompressed's first four objects make its dictionary and stay plain
+// text, so what follows mixes plain and compressed entries.
+class StoreTextEncodings : public ::testing::TestWithParam<CacheEncoding> {};
+
+TEST_P(StoreTextEncodings, AnswerEveryReadAndWriteAsTreeEncodingDoes) {
   Store tree(CacheEncoding::kTree);
-  Store text(CacheEncoding::kText);
-  ASSERT_EQ(text.encoding(), CacheEncoding::kText);
+  Store text(GetParam());
+  ASSERT_EQ(text.encoding(), GetParam());
   for (Store* store : {&tree, &text}) {
     store->addIndex("org", orgOf);
     (void)store->replace({richObject("a", "1", "acme"), richObject("b", "2", "acme"), richObject("c", "3", "globex")});
@@ -399,6 +409,40 @@ TEST(StoreTextEncoding, AnswersEveryReadAndWriteAsTreeEncodingDoes) {
   EXPECT_EQ(dumpOf(from_text.updated[0].first), dumpOf(from_tree.updated[0].first));
   EXPECT_EQ(dumpOf(from_text.updated[0].second), dumpOf(from_tree.updated[0].second));
   EXPECT_EQ(dumps(text.byIndex("org", "acme")), dumps(tree.byIndex("org", "acme")));
+}
+
+INSTANTIATE_TEST_SUITE_P(Encodings, StoreTextEncodings,
+                         ::testing::Values(CacheEncoding::kText, CacheEncoding::kCompressed), encodingName);
+
+// Children of one kind differ in little but their names: once the dictionary is made, each takes
+// a fraction of its text.
+TEST(StoreCompressedEncoding, KeepsObjectsOfOneKindInAFractionOfTheirText) {
+  Store text(CacheEncoding::kText);
+  Store compressed(CacheEncoding::kCompressed);
+  for (int i = 0; i < 200; ++i) {
+    const ObjectPtr item = richObject("binding-" + std::to_string(i), std::to_string(1000 + i), "org-" + std::to_string(i % 7));
+    (void)text.upsert(item);
+    (void)compressed.upsert(item);
+  }
+  EXPECT_LT(compressed.storedBytes() * 4, text.storedBytes())
+      << compressed.storedBytes() << " B compressed, " << text.storedBytes() << " B of text";
+  EXPECT_EQ(dumps(compressed.list()), dumps(text.list()));
+  EXPECT_EQ(dumpOf(compressed.get("p/binding-150")), dumpOf(text.get("p/binding-150")));
+}
+
+// A tenant's huge object is not taken into the dictionary, and is stored and read back whole.
+TEST(StoreCompressedEncoding, StoresObjectsTooBigToSampleAndObjectsUnlikeTheSamples) {
+  Store compressed(CacheEncoding::kCompressed);
+  Json huge = *richObject("huge", "1", "acme");
+  huge["spec"]["text"] = std::string(200'000, 'x');
+  (void)compressed.upsert(std::make_shared<const Json>(huge));
+  for (int i = 0; i < 6; ++i) (void)compressed.upsert(richObject("b-" + std::to_string(i), "2", "acme"));
+  Json other = *object("q", "other", "9");
+  other["data"] = {{"binary", "\u0001\u00ff"}, {"number", -1.5e300}};
+  (void)compressed.upsert(std::make_shared<const Json>(other));
+  EXPECT_EQ(*compressed.get("p/huge"), huge);
+  EXPECT_EQ(*compressed.get("q/other"), other);
+  EXPECT_EQ(compressed.size(), 8U);
 }
 
 TEST(StoreTextEncoding, HandsEachReaderItsOwnCopy) {
