@@ -183,6 +183,16 @@ std::unique_ptr<Controllers> addControllers(rt::Manager& manager, const Controll
       .children = controllers->children,
       .events = events});
 
+  controllers->pipeline_runs = std::make_unique<pipelineruns::Pruner>(pipelineruns::PrunerDeps{
+      .client = manager.client(),
+      .clock = manager.clock(),
+      .config = config,
+      .repo_bindings = repo_bindings.store(),
+      .children = controllers->children});
+  // Only the leader deletes, as only the leader reconciles.
+  manager.addRunnable("pipelinerun-pruner", rt::RunWhen::kLeading,
+                      [pruner = controllers->pipeline_runs.get()](std::stop_token stop) { pruner->run(stop); });
+
   rt::ControllerBuilder(manager, "organization")
       .forKind(organizations)
       .owns(child_informers, organizationOfChild(config.platform_namespace))

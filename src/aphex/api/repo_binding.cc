@@ -41,6 +41,9 @@ kube::Result<RepoBinding> RepoBinding::fromJson(const kube::Json& object) {
   std::optional<DeletionPolicy> policy;
   reader.readEnum(reader.member(spec, "deletionPolicy"), policy, parseDeletionPolicy, "Retain or Delete");
   in.deletion_policy = policy.value_or(DeletionPolicy::kRetain);
+  if (const detail::Field keep = reader.member(reader.member(spec, "pipelineRuns"), "keepLast"); keep.present()) {
+    reader.read(keep, in.keep_last_pipeline_runs.emplace());
+  }
 
   const detail::Field status = reader.member(root, "status");
   RepoBindingStatus& out = binding.status;
@@ -212,6 +215,11 @@ std::vector<FieldError> validateExceptPipelineSpec(const RepoBinding& binding) {
                                 std::string(kDefaultTemplateRef));
   }
   if (auto problem = branchNameProblem(spec.branch)) add("spec.branch", detail::quote(spec.branch) + " " + *problem);
+  if (const auto keep = spec.keep_last_pipeline_runs; keep && (*keep < kMinKeepLast || *keep > kMaxKeepLast)) {
+    add("spec.pipelineRuns.keepLast", "is how many finished PipelineRuns the pipeline namespace keeps: a number from " +
+                                          std::to_string(kMinKeepLast) + " to " + std::to_string(kMaxKeepLast) +
+                                          ", not " + std::to_string(*keep));
+  }
   return errors;
 }
 

@@ -20,4 +20,10 @@ std::vector<kube::runtime::ObjectPtr> ChildCache::list(const kube::ResourceType&
   return found->second->byLabel(label, value);
 }
 
+std::vector<kube::runtime::ObjectPtr> ChildCache::all(const kube::ResourceType& type) const {
+  const auto found = stores_.find(key(type));
+  if (found == stores_.end()) return {};
+  return found->second->list();
+}
+
 }  // namespace aphex

@@ -3,7 +3,10 @@
 #include <arpa/inet.h>
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <iostream>
+
+#include "aphex/api/repo_binding.h"
 
 namespace aphex::cmd {
 namespace {
@@ -112,6 +115,18 @@ void addRuntimeFlags(CLI::App& app, ControllerFlags& flags) {
       ->envname("APHEX_LOG_FORMAT")->check(CLI::IsMember({"json", "text"}))->capture_default_str();
 }
 
+void addPruningFlags(CLI::App& app, ControllerFlags& flags) {
+  app.add_option("--keep-pipelineruns", flags.config.pipeline_runs.keep_last,
+                 "finished PipelineRuns each pipeline namespace keeps, unless its RepoBinding sets "
+                 "spec.pipelineRuns.keepLast; older ones are deleted with their volumes")
+      ->envname("APHEX_KEEP_PIPELINERUNS")->check(CLI::Range(api::kMinKeepLast, api::kMaxKeepLast))
+      ->capture_default_str();
+  app.add_option("--pipelinerun-prune-interval", flags.pipelinerun_prune_interval_seconds,
+                 "seconds between sweeps of the pipeline namespaces for PipelineRuns to delete (each 75-125% of "
+                 "it); 0 turns pruning off")
+      ->envname("APHEX_PIPELINERUN_PRUNE_INTERVAL")->check(CLI::Range(0, 86400))->capture_default_str();
+}
+
 }  // namespace
 
 kube::Result<ControllerFlags> parseFlags(int argc, char** argv, int& exit_code) {
@@ -123,6 +138,7 @@ kube::Result<ControllerFlags> parseFlags(int argc, char** argv, int& exit_code) 
   addPlatformFlags(app, flags);
   addCloudflareFlags(app, flags);
   addRuntimeFlags(app, flags);
+  addPruningFlags(app, flags);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
@@ -138,6 +154,7 @@ kube::Result<ControllerFlags> parseFlags(int argc, char** argv, int& exit_code) 
   }
   const auto mode = api::parseExposureMode(flags.default_exposure);
   flags.config.default_exposure = mode.value_or(api::ExposureMode::kNone);
+  flags.config.pipeline_runs.interval = std::chrono::seconds(flags.pipelinerun_prune_interval_seconds);
   if (flags.leader_election_namespace.empty()) flags.leader_election_namespace = flags.config.platform_namespace;
   return flags;
 }

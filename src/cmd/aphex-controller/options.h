@@ -24,6 +24,7 @@ struct ControllerFlags {
   int organization_concurrency = 2;
   int repo_binding_concurrency = 4;
   int knowledge_base_concurrency = 1;
+  int pipelinerun_prune_interval_seconds = 300;  // config.pipeline_runs.interval
   std::string log_level = "info";
   std::string log_format = "json";
 };

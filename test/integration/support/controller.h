@@ -150,6 +150,8 @@ class RunningController {
   // Requests other than GET (watches are GETs): creates, patches, applies, deletes, Events.
   int writes() const { return writes_.load(); }
   const ControllerConfig& config() const { return config_; }
+  // The controllers, for tests that drive one part directly (a PipelineRun pruning sweep).
+  Controllers& controllers() { return *controllers_; }
   void flushEvents() { events_->flush(); }
 
  private:

@@ -2,6 +2,7 @@
 // environment variables by aphex-controller (see `aphex-controller --help` and docs/controller.md).
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -71,6 +72,17 @@ inline constexpr std::string_view kTenantLimitNames[] = {
     "container.default.cpu",  "container.default.memory",    "container.max.cpu",
     "container.max.memory"};
 
+// Pruning of finished PipelineRuns (docs/controller.md): each holds its workspace volume, and a
+// pipeline namespace's quota allows 20.
+struct PipelineRunRetention {
+  // Finished runs each pipeline namespace keeps, unless its RepoBinding's spec.pipelineRuns.keepLast
+  // says otherwise; between api::kMinKeepLast and api::kMaxKeepLast.
+  int keep_last = 10;
+  // How often every pipeline namespace is swept (each sweep starts at 75–125% of it, so that
+  // replicas started together do not list in step); zero turns pruning off.
+  std::chrono::seconds interval{std::chrono::minutes(5)};
+};
+
 struct ControllerConfig {
   std::string platform_namespace{api::kDefaultPlatformNamespace};
   // Webhook hosts are <organization>.<public_domain>; required for the Ingress and
@@ -95,6 +107,7 @@ struct ControllerConfig {
   // share a cluster (a canary next to the main one, or concurrent test runs) without fighting
   // over each other's objects.
   std::string object_selector;
+  PipelineRunRetention pipeline_runs;
 };
 
 }  // namespace aphex

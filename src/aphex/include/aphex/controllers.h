@@ -1,6 +1,6 @@
 // Wires Aphex's controllers (Organization, RepoBinding, KnowledgeBase) into a runtime Manager: the informers they read (every child kind
 // scoped to managed-by=aphex-controller), the watches that map changes to the objects that own
-// them, and the reconcilers.
+// them, the reconcilers, and the PipelineRun pruner's periodic sweep.
 #pragma once
 
 #include <memory>
@@ -9,6 +9,7 @@
 #include "aphex/config.h"
 #include "aphex/knowledgebase/reconciler.h"
 #include "aphex/organization/reconciler.h"
+#include "aphex/pipelineruns/pruner.h"
 #include "aphex/repobinding/reconciler.h"
 #include "runtime/events.h"
 #include "runtime/manager.h"
@@ -28,6 +29,8 @@ struct Controllers {
   std::unique_ptr<organization::Reconciler> organizations;
   std::unique_ptr<repobinding::Reconciler> repo_bindings;
   std::unique_ptr<knowledgebase::Reconciler> knowledge_bases;
+  // Sweeps pipeline namespaces on the leader (docs/controller.md, "Pruning finished PipelineRuns").
+  std::unique_ptr<pipelineruns::Pruner> pipeline_runs;
 };
 
 // `config` and `events` must outlive the returned object and the Manager's run().

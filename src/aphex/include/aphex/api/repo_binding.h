@@ -43,6 +43,12 @@ inline constexpr std::string_view kDefaultBranch = "main";
 // The CRD's bound on pipelineSpec (256 KiB): far above any real Pipeline, far below etcd's limit.
 inline constexpr std::size_t kMaxPipelineSpecLength = 262144;
 
+// How many finished PipelineRuns a pipeline namespace keeps (spec.pipelineRuns.keepLast, and the
+// controller's --keep-pipelineruns): at least one, so the last run's logs can be read, and at
+// most 100, well inside the namespace's volume quota.
+inline constexpr int kMinKeepLast = 1;
+inline constexpr int kMaxKeepLast = 100;
+
 struct RepoBindingSpec {
   std::string aphex_org;      // immutable
   std::string repo_org;       // GitHub owner
@@ -52,6 +58,8 @@ struct RepoBindingSpec {
   std::string pipeline_spec;  // a tekton.dev/v1 Pipeline as YAML or JSON
   std::string branch{kDefaultBranch};
   DeletionPolicy deletion_policy = DeletionPolicy::kRetain;
+  // spec.pipelineRuns.keepLast; nullopt: the controller's default.
+  std::optional<std::int32_t> keep_last_pipeline_runs;
 };
 
 struct RepoBindingStatus {

@@ -30,6 +30,8 @@ class ChildCache {
   // kComponentLabel (controllers.cc); another label finds nothing.
   std::vector<kube::runtime::ObjectPtr> list(const kube::ResourceType& type, const std::string& label,
                                              const std::string& value) const;
+  // Every cached object of `type` (none when its kind is not cached).
+  std::vector<kube::runtime::ObjectPtr> all(const kube::ResourceType& type) const;
 
  private:
   static std::string key(const kube::ResourceType& type) { return type.apiVersion() + "/" + type.plural; }
