@@ -14,8 +14,8 @@ EXAMPLE_ORG="acme"                       # the names in platform/examples
 EXAMPLE_BINDING="app1"
 EXAMPLE_KNOWLEDGE_BASE="acme-docs"
 CONTROLLER_BIN="build/default/src/cmd/aphex-controller"   # of the CMake preset 'default'
-# The same state folder as scripts/local-cluster; the controller's files go into the cluster's.
-STATE_DIR="${APHEX_STATE_DIR:-${XDG_STATE_HOME:-$HOME/.local/state}/aphex}"
+# STATE_DIR (bootstrap-lib.sh) is the same folder as scripts/local-cluster's; the controller's
+# files go into the cluster's.
 CLUSTER_DIR="$STATE_DIR/clusters/$LOCAL_CLUSTER_NAME"
 CONTROLLER_READY_TIMEOUT="${APHEX_CONTROLLER_READY_TIMEOUT:-90}"
 LOCAL_TEKTON="${APHEX_LOCAL_TEKTON:-1}"

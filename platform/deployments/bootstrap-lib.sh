@@ -15,7 +15,13 @@ FIELD_MANAGER="aphex-bootstrap"
 ROOT_APPLICATION="aphex-root"
 SOURCE_FILE="platform/base/argocd-apps/source.yaml"   # the ConfigMap aphex-platform-source
 CONTROLLER_KUSTOMIZATION="platform/base/controller/kustomization.yaml"
+# Prints a deployment's API-server authentication configuration (docs/auth.md, "kubectl").
+RENDER_AUTH_CONFIG="platform/deployments/common/auth/apiserver/render-authentication-config.sh"
 ARGOCD_INSTALL_URL="https://raw.githubusercontent.com/argoproj/argo-cd/$ARGOCD_VERSION/manifests/install.yaml"
+
+# Where the deployments keep files on this machine (the same folder as scripts/local-cluster):
+# the local deployment's cluster, kind's API-server authentication folder. Never in the repository.
+STATE_DIR="${APHEX_STATE_DIR:-${XDG_STATE_HOME:-$HOME/.local/state}/aphex}"
 
 dry_run="${dry_run:-false}"
 show_secrets="${show_secrets:-false}"
@@ -98,6 +104,33 @@ controller_image() {
 # settings_value DEPLOYMENT KEY: a parameter of platform/deployments/DEPLOYMENT/settings.
 settings_value() {
   sed -n "s/^  $2: *//p" "$ROOT/platform/deployments/$1/settings/settings.yaml" | head -1 | tr -d "\"'"
+}
+
+# check_domains DEPLOYMENT: domain and publicDomain of the deployment's settings must both be set
+# and differ: platform hosts are on domain, Organizations' webhook hosts on publicDomain, and the
+# front door and DNS keep the two apart. PLACEHOLDER_DOMAINS (example.com and its subdomains, as
+# the k3s settings ship) only warn: a dry run reads the plan with them.
+check_domains() {
+  local settings="platform/deployments/$1/settings/settings.yaml" domain public
+  domain="$(settings_value "$1" domain)"
+  public="$(settings_value "$1" publicDomain)"
+  [[ -n "$domain" ]] || die "domain is empty in $settings: set the private domain of the platform's hosts"
+  [[ -n "$public" ]] || die "publicDomain is empty in $settings: set the domain of Organizations' webhook hosts"
+  [[ "$domain" != "$public" ]] \
+    || die "domain and publicDomain are both '$domain' in $settings: webhooks need a domain of their own (publicDomain), apart from the platform's hosts (domain)"
+  [[ "$public" != *".$domain" ]] \
+    || die "publicDomain '$public' lies under domain '$domain' in $settings: give webhooks a domain outside the platform's"
+}
+
+# warn_placeholder_domains DEPLOYMENT: the settings still name example.com (or a subdomain of it).
+warn_placeholder_domains() {
+  local settings="platform/deployments/$1/settings/settings.yaml" key value
+  for key in domain publicDomain; do
+    value="$(settings_value "$1" "$key")"
+    if [[ "$value" == example.com || "$value" == *.example.com ]]; then
+      warn "$settings still has the placeholder $key '$value': set yours and push it to the repository Argo CD reads"
+    fi
+  done
 }
 
 # --- Kubernetes -------------------------------------------------------------------------------
@@ -195,6 +228,41 @@ wait_for_api() {
     sleep 2
   done
   info "the API server answers"
+}
+
+# wait_for_secret NAMESPACE NAME SECONDS: until the Secret exists (made by something the platform
+# installs), saying every 30 s how long it has waited.
+wait_for_secret() {
+  local ns="$1" name="$2" limit="$3" start=$SECONDS next=30
+  if $dry_run; then
+    info "(every ${WAIT_POLL_SECONDS}s, at most ${limit}s, until Secret $ns/$name exists)"
+    kube get secret "$name" -n "$ns"
+    return
+  fi
+  until exists secret "$name" -n "$ns"; do
+    ((SECONDS - start < limit)) || die "Secret $ns/$name did not appear within ${limit}s" \
+      "($(quote "${KUBECTL_CMD[@]}" get certificates,applications -A) shows what is missing)"
+    if ((SECONDS - start >= next)); then
+      info "[$((SECONDS - start))s] waiting for Secret $ns/$name"
+      next=$((next + 30))
+    fi
+    sleep "$WAIT_POLL_SECONDS"
+  done
+  info "Secret $ns/$name exists (after $((SECONDS - start))s)"
+}
+
+# replace_if_changed FILE: FILE.new replaces FILE by a rename (a reader never sees half a file),
+# unless both are the same; says which.
+replace_if_changed() {
+  if $dry_run; then
+    run mv "$1.new" "$1"
+  elif cmp -s "$1.new" "$1"; then
+    rm -f "$1.new"
+    info "$1 is up to date; left as it is"
+  else
+    mv "$1.new" "$1"
+    info "wrote $1"
+  fi
 }
 
 # --- Argo CD and the root Application ----------------------------------------------------------

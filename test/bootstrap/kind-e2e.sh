@@ -7,24 +7,21 @@
 # Usage: test/bootstrap/kind-e2e.sh [--dry-run] COMMAND [ARGS]
 #   tools BIN_DIR        kind (go install of sigs.k8s.io/kind at KIND_VERSION) and kubectl
 #                        KUBERNETES_VERSION (dl.k8s.io, checked against its sha256) into BIN_DIR
-#   bootstrap URL REV    ./bootstrap.sh --deployment kind from that repository and revision, with
-#                        the kind node image KIND_NODE_IMAGE (when set); the repository token in
-#                        REPO_TOKEN, when set, goes to --repo-token-file on stdin
+#   bootstrap URL REV    ./bootstrap.sh --deployment kind from that repository and revision (it
+#                        creates the cluster from KIND_NODE_IMAGE itself); the repository token
+#                        in REPO_TOKEN, when set, goes to --repo-token-file on stdin
 #   cli BIN_DIR          build kubectl-aphex (scripts/install-deps, scripts/install-cli --build)
 #   onboard              apply platform/examples and wait until they are Ready
 #   push                 a signed push to the example's EventListener (kubectl aphex webhook test,
 #                        through a port-forward), then wait until its PipelineRun succeeds
 #   diagnose             what the cluster says when a step failed
 #
-# Versions come from scripts/versions.env; KIND_VERSION and KIND_NODE_IMAGE fall back to the
-# defaults below until it pins them.
+# Versions come from scripts/versions.env.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 # shellcheck source=scripts/versions.env
 source "$ROOT/scripts/versions.env"
-KIND_VERSION="${KIND_VERSION:-v0.33.0}"
-KIND_NODE_IMAGE="${KIND_NODE_IMAGE:-}"     # empty: kind's own image for its version
 CONTEXT="kind-aphex"
 KUBECTL=(kubectl --context "$CONTEXT")
 EXAMPLES_NAMESPACE="platform-system"       # where platform/examples live
@@ -57,7 +54,6 @@ cmd_tools() {
 cmd_bootstrap() {
   local url="${1:?bootstrap needs URL}" revision="${2:?bootstrap needs REV}" args=()
   args=(--deployment kind --repo-url "$url" --revision "$revision" --timeout 40m)
-  [[ -z "$KIND_NODE_IMAGE" ]] || args+=(--node-image "$KIND_NODE_IMAGE")
   step "bootstrap from $url at $revision"
   if [[ -n "${REPO_TOKEN:-}" ]]; then
     if $dry_run; then

@@ -19,13 +19,13 @@ Application aphex-root, which syncs platform/deployments/k3s. Running it again c
 nothing that exists. Needs root and curl (and Docker to build the image, unless
 --controller-image names a published one), and internet access.
 
-Set the domain, Let's Encrypt and Cloudflare parameters in
+Set the domains (domain, publicDomain), Let's Encrypt and Cloudflare parameters in
 platform/deployments/k3s/settings/settings.yaml and push them to the repository Argo CD reads
 before the first run.
 
 Options:
-  --k3s-version VERSION   install this k3s release (e.g. v1.33.4+k3s1) instead of the newest
-                          of the channel in scripts/versions.env
+  --k3s-version VERSION   install this k3s release (e.g. v1.33.4+k3s1) instead of K3S_VERSION
+                          of scripts/versions.env
   --repo-url URL          Git repository Argo CD syncs the platform from (default: repoURL
                           of platform/base/argocd-apps/source.yaml); kept in the cluster
   --revision REV          branch, tag or commit of it (default: its targetRevision)
@@ -93,12 +93,27 @@ KUBECTL_CMD=(k3s kubectl)
 CTR=(k3s ctr -n k8s.io)
 IMAGE="$(controller_image)"
 DOMAIN="$(settings_value k3s domain)"
+PUBLIC_DOMAIN="$(settings_value k3s publicDomain)"
 K3S_INSTALLER_URL="https://get.k3s.io"
 CONTAINERD_CONFIG="/var/lib/rancher/k3s/agent/etc/containerd/config.toml"
 # cert-manager's ClusterIssuer, external-dns and the controller each read the token from a
 # Secret in their own namespace; the Secret's name and key are the same everywhere.
 CLOUDFLARE_SECRET="cloudflare-api-token"
 CLOUDFLARE_NAMESPACES=(cert-manager external-dns "$PLATFORM_NAMESPACE")
+
+# The API server's OIDC configuration (docs/auth.md, "kubectl"): a configuration drop-in that
+# names the authentication file, and that file rendered from the template with dex.DOMAIN.
+OIDC_DROP_IN_SOURCE="platform/deployments/k3s/cluster/k3s-oidc.yaml"
+OIDC_DROP_IN="/etc/rancher/k3s/config.yaml.d/aphex-oidc.yaml"
+AUTH_CONFIG_TEMPLATE="platform/deployments/k3s/cluster/authentication-config.yaml"
+
+# auth_config_path: the file the drop-in passes as --authentication-config.
+auth_config_path() {
+  local path
+  path="$(sed -n 's/^ *- *authentication-config=//p' "$ROOT/$OIDC_DROP_IN_SOURCE" | head -1)"
+  [[ "$path" == /* ]] || die "$OIDC_DROP_IN_SOURCE names no authentication-config=/path"
+  echo "$path"
+}
 
 k3s_running() { command -v k3s >/dev/null 2>&1 && systemctl is-active --quiet k3s 2>/dev/null; }
 
@@ -122,7 +137,7 @@ check_prerequisites() {
 
 install_k3s() {
   local env=() installer
-  if [[ -n "$k3s_version" ]]; then env+=("INSTALL_K3S_VERSION=$k3s_version"); else env+=("INSTALL_K3S_CHANNEL=$K3S_CHANNEL"); fi
+  env+=("INSTALL_K3S_VERSION=${k3s_version:-$K3S_VERSION}")
   if $dry_run; then
     info "(only when the k3s service is not running)"
     run curl -sfL -o /tmp/k3s-install.sh "$K3S_INSTALLER_URL"
@@ -140,7 +155,7 @@ install_k3s() {
 }
 
 # k3s adds the `nvidia` runtime to its containerd when it finds the NVIDIA Container Toolkit at
-# start; RuntimeClass gpu (platform/deployments/k3s/site) needs it.
+# start; RuntimeClass gpu (platform/deployments/k3s/gpu) needs it.
 check_gpu_runtime() {
   if $dry_run; then
     run grep -q nvidia "$CONTAINERD_CONFIG"
@@ -152,6 +167,34 @@ check_gpu_runtime() {
     warn "the NVIDIA Container Toolkit is installed but k3s has not picked it up: systemctl restart k3s"
   else
     info "no NVIDIA Container Toolkit on this node: pods of RuntimeClass gpu cannot start here"
+  fi
+}
+
+# write_oidc_files: the drop-in and the authentication file, before k3s is installed, so that its
+# API server starts with them. k3s reads drop-ins only when it starts: when it runs already and
+# the drop-in is new or changed, the user restarts it (never done here, behind their back). A
+# changed authentication file alone needs no restart: the API server watches it.
+write_oidc_files() {
+  local auth_file drop_in_changed=false
+  auth_file="$(auth_config_path)"
+  local render=("$RENDER_AUTH_CONFIG" "$AUTH_CONFIG_TEMPLATE" "dex.$DOMAIN")
+  run mkdir -p "$(dirname "$OIDC_DROP_IN")" "$(dirname "$auth_file")"
+  if $dry_run; then
+    run cp "$OIDC_DROP_IN_SOURCE" "$OIDC_DROP_IN.new"
+    printf '    $ %s > %s\n' "$(quote "${render[@]}")" "$(quote "$auth_file.new")"
+  else
+    cmp -s "$OIDC_DROP_IN_SOURCE" "$OIDC_DROP_IN" || drop_in_changed=true
+    cp "$OIDC_DROP_IN_SOURCE" "$OIDC_DROP_IN.new"
+    "${render[@]}" >"$auth_file.new" || die "cannot render $AUTH_CONFIG_TEMPLATE (above)"
+    chmod 0600 "$OIDC_DROP_IN.new" "$auth_file.new"
+  fi
+  replace_if_changed "$auth_file"
+  replace_if_changed "$OIDC_DROP_IN"
+  if $dry_run; then
+    info "(when k3s runs already and $OIDC_DROP_IN was new or changed: asks for 'systemctl restart k3s')"
+  elif $drop_in_changed && k3s_running; then
+    warn "k3s runs already and reads $OIDC_DROP_IN only when it starts: restart it (systemctl restart k3s)" \
+      "when convenient, so that its API server accepts Dex's tokens"
   fi
 }
 
@@ -252,7 +295,11 @@ print_summary() {
 Argo CD installs the platform from Git$($wait_converge && ! $dry_run && echo ': it has converged').
 EOF
   print_argocd_access
-  info "hosts: https://argocd.$DOMAIN, https://auth.$DOMAIN, https://dex.$DOMAIN"
+  info "hosts: https://argocd.$DOMAIN, https://auth.$DOMAIN, https://dex.$DOMAIN: no public DNS record"
+  info "       names them; point them at this node on your network (a local DNS wildcard for *.$DOMAIN or"
+  info "       /etc/hosts), this node's own resolver included: its API server fetches Dex's keys from dex.$DOMAIN"
+  info "webhooks: Organizations' hosts <organization>.$PUBLIC_DOMAIN (publicDomain), through Cloudflare tunnels"
+  info "          whose DNS records the controller writes"
   info "kubeconfig: /etc/rancher/k3s/k3s.yaml (root only; copy it, with the server's address, to use it elsewhere)"
   info "remove it all: sudo ./bootstrap.sh --deployment k3s --down"
 }
@@ -267,16 +314,17 @@ main() {
 
   step "checking prerequisites (root, curl)"
   check_prerequisites
-  if [[ "$DOMAIN" == example.com || -z "$DOMAIN" ]]; then
-    warn "platform/deployments/k3s/settings/settings.yaml still has the domain '$DOMAIN': set your" \
-      "Cloudflare zone there and push it to the repository Argo CD reads"
-  fi
+  check_domains k3s
+  warn_placeholder_domains k3s
 
   read_repo_credentials "$(repository_url)"
   step "checking the Cloudflare API token's permissions (before anything is installed)"
   check_cloudflare
 
-  step "installing k3s (channel $K3S_CHANNEL${k3s_version:+, release $k3s_version})"
+  step "the API server's OIDC configuration for Dex at dex.$DOMAIN (before k3s starts: no restart)"
+  write_oidc_files
+
+  step "installing k3s ${k3s_version:-$K3S_VERSION}"
   install_k3s
   wait_for_api 180
   check_gpu_runtime

@@ -20,7 +20,8 @@ Options:
   --cluster-name NAME     the kind cluster (default: aphex; its kubectl context is kind-NAME)
   --http-port PORT        host port of the cluster's HTTP ingress (default: 80)
   --https-port PORT       host port of the cluster's HTTPS ingress (default: 443)
-  --node-image IMAGE      kind node image (default: kind's own for its version)
+  --node-image IMAGE      kind node image (default: KIND_NODE_IMAGE of scripts/versions.env,
+                          with @KIND_NODE_DIGEST when that is set)
   --use-existing          install onto an existing cluster instead of creating a kind cluster:
                           the current kubectl context, or the one --context names
   --context NAME          with --use-existing: the kubectl context of that cluster
@@ -110,10 +111,43 @@ KUBECTL_CMD=(kubectl --context "$CONTEXT")
 NODE="$cluster_name-control-plane"
 IMAGE="$(controller_image)"
 DOMAIN="$(settings_value kind domain)"
+PUBLIC_DOMAIN="$(settings_value kind publicDomain)"
+# The node image the pinned kind release goes with, unless --node-image names another.
+[[ -n "$node_image" ]] || node_image="$KIND_NODE_IMAGE${KIND_NODE_DIGEST:+@$KIND_NODE_DIGEST}"
+# This cluster's files on this machine; the API server's authentication folder is mounted into
+# the node (cluster/apiserver-oidc.yaml), so it must be an absolute path outside the repository.
+KIND_STATE_DIR="$(absolute_path "$STATE_DIR")/kind/$cluster_name"
+AUTH_DIR="$KIND_STATE_DIR/apiserver-authentication"
+CLUSTER_FILES="platform/deployments/kind/cluster"
 
-# The cluster: one node that publishes ports 80 and 443 (on loopback only) for ingress-nginx,
-# which runs on the node labelled ingress-ready.
+# apiserver_oidc_part node|cluster: the lines of cluster/apiserver-oidc.yaml that go under the
+# control-plane node (extraMounts) or at the Cluster's top level (kubeadmConfigPatches), with
+# HOST_DIR replaced by AUTH_DIR (quoted for YAML; read from the environment, which awk leaves
+# unescaped).
+apiserver_oidc_part() {
+  HOST_DIR_VALUE="$(yaml_string "$AUTH_DIR")" awk -v want="$1" '
+    function host_dir(line, i) {
+      i = index(line, "HOST_DIR")
+      return i ? substr(line, 1, i - 1) ENVIRON["HOST_DIR_VALUE"] substr(line, i + 8) : line
+    }
+    /^[[:space:]]*#/ || /^[[:space:]]*$/ { next }
+    /^[^ ]/ { top = $1; node = 0 }
+    top == "nodes:" && /^  - / { node = ($0 ~ /^  - role: control-plane$/); next }
+    want == "cluster" && top != "kind:" && top != "apiVersion:" && top != "nodes:" { print host_dir($0) }
+    want == "node" && node { print host_dir($0) }
+  ' "$ROOT/$CLUSTER_FILES/apiserver-oidc.yaml"
+}
+
+# The cluster: one node, labelled ingress-ready, that publishes ports 80 and 443 (on loopback
+# only): Traefik, the front door (Application aphex-traefik in gateway-system), binds them as
+# host ports there. The node mounts the API server's authentication folder, and kubeadm points
+# the API server at it (cluster/apiserver-oidc.yaml).
 cluster_config() {
+  local node cluster
+  node="$(apiserver_oidc_part node)"
+  cluster="$(apiserver_oidc_part cluster)"
+  [[ -n "$node" && -n "$cluster" ]] \
+    || die "$CLUSTER_FILES/apiserver-oidc.yaml has no control-plane node's extraMounts or no kubeadmConfigPatches"
   cat <<EOF
 kind: Cluster
 apiVersion: kind.x-k8s.io/v1alpha4
@@ -130,7 +164,32 @@ nodes:
         hostPort: $https_port
         listenAddress: 127.0.0.1
         protocol: TCP
+$node
+$cluster
 EOF
+}
+
+# check_kind_version: kind creates the cluster from the pinned node image, which each kind
+# release lists for itself: another kind release may not start it.
+check_kind_version() {
+  if $dry_run; then
+    info "(warns when 'kind version' is not $KIND_VERSION, the release scripts/versions.env pins)"
+    return
+  fi
+  local have
+  have="$(kind version 2>/dev/null | awk '{ print $2 }')"
+  [[ "$have" == "$KIND_VERSION" ]] || warn "kind is ${have:-of an unknown version}, not $KIND_VERSION" \
+    "(scripts/versions.env): it may not start the node image $node_image; install kind $KIND_VERSION"
+}
+
+# prepare_auth_dir: the folder the new cluster's node mounts, with the API server's initial
+# authentication configuration (no issuer: the platform CA does not exist yet) and the kubeadm
+# patches. Made anew with each new cluster.
+prepare_auth_dir() {
+  run rm -rf "$AUTH_DIR"
+  run mkdir -p "$AUTH_DIR/kubeadm-patches"
+  run cp "$CLUSTER_FILES/authentication-config.initial.yaml" "$AUTH_DIR/authentication-config.yaml"
+  run cp "$CLUSTER_FILES"/kubeadm-patches/* "$AUTH_DIR/kubeadm-patches/"
 }
 
 docker_answers() {
@@ -142,10 +201,12 @@ docker_answers() {
 cluster_exists() { kind get clusters 2>/dev/null | grep -qx -- "$cluster_name"; }
 
 create_cluster() {
-  local create=(kind create cluster --name "$cluster_name" --wait 120s)
-  [[ -z "$node_image" ]] || create+=(--image "$node_image")
+  local create=(kind create cluster --name "$cluster_name" --image "$node_image" --wait 120s)
+  check_kind_version
   if $dry_run; then
-    info "(only when 'kind get clusters' does not list $cluster_name; the configuration on stdin:)"
+    info "(only when 'kind get clusters' does not list $cluster_name: the API server's authentication folder,"
+    info " then the cluster, with its configuration on stdin:)"
+    prepare_auth_dir
     cluster_config | indent
     run "${create[@]}" --config /dev/stdin
     return
@@ -153,6 +214,7 @@ create_cluster() {
   if cluster_exists; then
     info "kind cluster $cluster_name exists; left as it is"
   else
+    prepare_auth_dir
     cluster_config | "${create[@]}" --config /dev/stdin
   fi
 }
@@ -192,7 +254,50 @@ deploy_down() {
   else
     run kind delete cluster --name "$cluster_name"
   fi
+  if $dry_run || [[ -e "$KIND_STATE_DIR" ]]; then run rm -rf "$KIND_STATE_DIR"; fi
   step "done in $((SECONDS - START_SECONDS))s"
+}
+
+# configure_apiserver_oidc: once cert-manager has made the platform CA, the API server's full
+# authentication configuration replaces the initial one by a rename in the mounted folder; the
+# API server watches the file and applies it without a restart (docs/auth.md, "kubectl").
+configure_apiserver_oidc() {
+  if $use_existing; then
+    info "--use-existing: the API server of $CONTEXT is left as it is. For kubectl logins through Dex,"
+    info "configure it as docs/auth.md (\"kubectl\") describes, with the configuration that"
+    info "$(quote "$RENDER_AUTH_CONFIG" "$CLUSTER_FILES/authentication-config.yaml" "dex.$DOMAIN") CA_FILE prints"
+    info "(CA_FILE: ca.crt of Secret cert-manager/aphex-platform-ca, once it exists)"
+    return
+  fi
+  if ! $dry_run && [[ ! -f "$AUTH_DIR/authentication-config.yaml" ]]; then
+    warn "kind cluster $cluster_name was created without the API server's authentication folder" \
+      "($AUTH_DIR): kubectl cannot log in through Dex until the cluster is created anew (--down, then again)"
+    return
+  fi
+  if ! $wait_converge && { $dry_run || ! exists secret aphex-platform-ca -n cert-manager; }; then
+    info "not now (--no-wait): it needs the platform CA (Secret cert-manager/aphex-platform-ca), which the"
+    info "platform makes as it converges. Run the bootstrap again then: it writes $AUTH_DIR/authentication-config.yaml"
+    return
+  fi
+  wait_for_secret cert-manager aphex-platform-ca "$wait_timeout"
+  write_authentication_config
+}
+
+# write_authentication_config: the platform CA's ca.crt, then the rendered configuration with
+# it and dex.DOMAIN, into the mounted folder.
+write_authentication_config() {
+  local ca="$AUTH_DIR/platform-ca.crt" target="$AUTH_DIR/authentication-config.yaml"
+  local read_ca=("${KUBECTL_CMD[@]}" get secret aphex-platform-ca -n cert-manager -o 'jsonpath={.data.ca\.crt}')
+  local render=("$RENDER_AUTH_CONFIG" "$CLUSTER_FILES/authentication-config.yaml" "dex.$DOMAIN" "$ca")
+  if $dry_run; then
+    printf '    $ %s | base64 -d > %s\n' "$(quote "${read_ca[@]}")" "$(quote "$ca")"
+    printf '    $ %s > %s\n' "$(quote "${render[@]}")" "$(quote "$target.new")"
+  else
+    "${read_ca[@]}" | base64 -d >"$ca" || die "cannot read ca.crt of Secret cert-manager/aphex-platform-ca"
+    "${render[@]}" >"$target.new" || die "cannot render $CLUSTER_FILES/authentication-config.yaml (above)"
+  fi
+  replace_if_changed "$target"
+  $dry_run || info "the API server applies a new file without a restart; kubectl with kubelogin logs in through https://dex.$DOMAIN"
 }
 
 print_summary() {
@@ -203,6 +308,8 @@ EOF
   print_argocd_access
   info "hosts: point argocd.$DOMAIN, auth.$DOMAIN and dex.$DOMAIN at 127.0.0.1"
   info "       (/etc/hosts, or a wildcard for *.$DOMAIN in a local DNS)"
+  info "webhooks: Organizations' hosts <organization>.$PUBLIC_DOMAIN (publicDomain), served on the same" \
+    "ports; GitHub reaches them only through a forwarder of your own"
   info "platform CA to trust: $(quote "${KUBECTL_CMD[@]}" get secret aphex-platform-ca -n cert-manager \
     -o 'jsonpath={.data.ca\.crt}') | base64 -d"
   if $use_existing; then
@@ -216,6 +323,7 @@ main() {
   cd "$ROOT"
   if $down; then deploy_down; return; fi
 
+  check_domains kind
   read_repo_credentials "$(repository_url)"
   if $use_existing; then
     step "checking prerequisites (kubectl)"
@@ -224,7 +332,7 @@ main() {
     wait_for_api 30
   else
     step "checking prerequisites (Docker, kind, kubectl)"
-    require_tools docker kind kubectl base64
+    require_tools docker kind kubectl base64 awk
     docker_answers
     step "creating the kind cluster $cluster_name (context $CONTEXT)"
     create_cluster
@@ -260,6 +368,9 @@ main() {
   step "applying the root Application $ROOT_APPLICATION (platform/deployments/kind)"
   apply_root_application kind "$repo_url" "$revision"
   wait_step
+
+  step "the API server's OIDC issuer: Dex at dex.$DOMAIN, trusted through the platform CA"
+  configure_apiserver_oidc
 
   step "done in $((SECONDS - START_SECONDS))s"
   print_summary
