@@ -109,6 +109,10 @@ int run(const aphex::cmd::ControllerFlags& flags, std::stop_token stop) {
   return 0;
 }
 
+// Blocks from 128 KB up (a list page's body, a big object's text) are mapped and unmapped on
+// their own, never taken from the heap.
+constexpr int kMmapThreshold = 128 * 1024;
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -116,6 +120,10 @@ int main(int argc, char** argv) {
   // JSON on many threads then hold freed memory in each. Two arenas keep the resident size close
   // to what the caches really hold; the threads mostly wait on the network, so they seldom contend.
   mallopt(M_ARENA_MAX, 2);
+  // A fixed mmap threshold: glibc otherwise raises it to the size of every big block freed, so
+  // that after the first list the next pages' bodies (hundreds of KB each) are carved from the
+  // heap, between the small blocks the caches keep, and leave holes it cannot give back.
+  mallopt(M_MMAP_THRESHOLD, kMmapThreshold);
   // Before any thread exists: every later thread inherits the blocked signals.
   rt::ShutdownSignals signals;
   int exit_code = 0;
