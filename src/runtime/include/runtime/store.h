@@ -22,7 +22,7 @@
 //    one not, its index entries are still all removed with it.
 //  - kCompressed is kText with each text compressed by zstd against a dictionary made of the
 //    store's first four objects (runtime/text_dictionary.h): objects of one kind in one cache are
-//    near copies of each other, so a child's text takes 5–18 % of its size. The first objects
+//    near copies of each other, so a child's text takes 6–17 % of its size. The first objects
 //    stay plain text. A read decompresses (about 1 µs per KB) before it parses.
 //
 // Index entries point at their object's node in the object map (nodes never move), so no entry
@@ -138,7 +138,7 @@ class Store {
   // Objects that `index` (added by addIndex) files under `value`; empty for an unknown index.
   std::vector<ObjectPtr> byIndex(const std::string& index, const std::string& value) const;
   std::size_t size() const;
-  // Bytes of the stored texts (kText, kCompressed; 0 in kTree), for the benchmarks.
+  // Bytes of the stored texts (kText, kCompressed; 0 in kTree): what a cache's texts cost, which the tests of compression check.
   std::size_t storedBytes() const;
 
   // Adds a custom index (objects already stored are indexed at once). Adding a name twice
