@@ -138,7 +138,8 @@ class Store {
   // Objects that `index` (added by addIndex) files under `value`; empty for an unknown index.
   std::vector<ObjectPtr> byIndex(const std::string& index, const std::string& value) const;
   std::size_t size() const;
-  // Bytes of the stored texts (kText, kCompressed; 0 in kTree): what a cache's texts cost, which the tests of compression check.
+  // Bytes of the stored texts (kText, kCompressed; 0 in kTree): what a cache's texts cost,
+  // which the tests of compression check.
   std::size_t storedBytes() const;
 
   // Adds a custom index (objects already stored are indexed at once). Adding a name twice

@@ -2,9 +2,10 @@
 // objects (CacheEncoding::kCompressed, runtime/store.h).
 //
 // Objects of one kind in one cache are near copies of each other: the same keys, labels and
-// nesting, different names. zstd with a raw-content dictionary of a few such objects stores one
-// in 6–17 % of its text at level 1 (measured on children: a RoleBinding of 656 B in about 109 B, a Trigger of
-// 2 KB in about 126 B), where zstd alone keeps 39–64 %. docs/benchmarks.md has the figures.
+// nesting, different names. zstd at level 1 with a raw-content dictionary of a few such objects
+// stores one in 6–17 % of its text (measured on children: a RoleBinding of 656 B in about 109 B,
+// a Trigger of 2 KB in about 126 B), where zstd alone keeps 39–64 %. docs/benchmarks.md has the
+// figures.
 //
 // Thread safety: compress() and decompress() may be called from any thread at once (each call
 // takes a zstd context from a pool shared by all dictionaries; dictionaries are read-only once
