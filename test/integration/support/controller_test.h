@@ -101,8 +101,13 @@ class ControllerTest : public ::testing::Test {
     EXPECT_TRUE(created) << created.error().message;
     return b;
   }
+  // What a failed wait prints: managedFields alone would fill the 4,000 characters shown.
+  static kube::Json withoutManagedFields(kube::Json object) {
+    if (object.contains("metadata") && object["metadata"].is_object()) object["metadata"].erase("managedFields");
+    return object;
+  }
   void waitReady(const Binding& b, std::chrono::seconds limit = std::chrono::seconds(30)) {
-    ASSERT_TRUE(eventually([&] { return isReady(current(b)); }, limit)) << current(b).dump(2).substr(0, 4000);
+    ASSERT_TRUE(eventually([&] { return isReady(current(b)); }, limit)) << withoutManagedFields(current(b)).dump(2).substr(0, 4000);
   }
 
   std::unique_ptr<kube::Client> admin_ = clientFor(adminConfig());

@@ -7,6 +7,7 @@
 #include "aphex/api/group.h"
 #include "aphex/common/labels.h"
 #include "aphex/common/resources.h"
+#include "aphex/repobinding/children.h"
 #include "aphex/repobinding/reconciler.h"
 #include "support/fake_caches.h"
 #include "support/fake_clock.h"
@@ -205,6 +206,30 @@ TEST_F(RepoBindingReconcilerTest, AFirstPassAddsTheFinalizerThenClaimsTheNamespa
   // At rest, a second pass writes nothing.
   EXPECT_TRUE(std::holds_alternative<Done>(pass()));
   EXPECT_TRUE(passWrites().empty()) << ::testing::PrintToString(passWrites());
+}
+
+// An older object of someone else's, in a namespace that existed before the pass, is still found
+// by reading it (it carries no Aphex label, so no cache holds it) and is left alone.
+TEST_F(RepoBindingReconcilerTest, AChildNameTakenInANamespaceThatAlreadyExistedIsReadAndRefused) {
+  seedReadyOrganization();
+  api_.seed(api::kRepoBindings, binding());
+  ASSERT_TRUE(std::holds_alternative<Done>(pass())) << status().dump(2);
+  const auto made = api_.find(res::kServiceAccounts, "app1", "pipeline-runner");
+  ASSERT_TRUE(made.has_value()) << "the pipeline runner's ServiceAccount";
+  ASSERT_TRUE(api_.remove(res::kServiceAccounts, "app1", "pipeline-runner"));
+  const std::vector<std::string> bindings{std::string(kRunnerBinding), std::string(kImpersonationBinding)};
+  for (const auto& name : bindings) ASSERT_TRUE(api_.remove(res::kRoleBindings, "app1", name)) << name;
+  api_.seed(res::kServiceAccounts, Json::parse(R"({"apiVersion": "v1", "kind": "ServiceAccount",
+    "metadata": {"name": "pipeline-runner", "namespace": "app1", "annotations": {"team": "theirs"}}})"));
+  pass();
+  const Json theirs = stored(res::kServiceAccounts, "app1", "pipeline-runner");
+  EXPECT_FALSE(theirs["metadata"]["annotations"].contains(std::string(kRepoBindingAnnotation)))
+      << "not taken over: " << theirs.dump();
+  EXPECT_THAT(status().dump(), HasSubstr("OwnedElsewhere"));
+  for (const auto& name : bindings) {
+    EXPECT_FALSE(api_.find(res::kRoleBindings, "app1", name).has_value())
+        << name << ": nothing is granted to a ServiceAccount someone else holds";
+  }
 }
 
 TEST_F(RepoBindingReconcilerTest, ReadyPostsAnEventWhenItTurnsOrChangesItsReasonNotWhenOnlyItsMessageDoes) {
