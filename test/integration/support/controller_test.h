@@ -107,7 +107,8 @@ class ControllerTest : public ::testing::Test {
     return object;
   }
   void waitReady(const Binding& b, std::chrono::seconds limit = std::chrono::seconds(30)) {
-    ASSERT_TRUE(eventually([&] { return isReady(current(b)); }, limit)) << withoutManagedFields(current(b)).dump(2).substr(0, 4000);
+    ASSERT_TRUE(eventually([&] { return isReady(current(b)); }, limit))
+        << withoutManagedFields(current(b)).dump(2).substr(0, 4000);
   }
 
   std::unique_ptr<kube::Client> admin_ = clientFor(adminConfig());

@@ -214,15 +214,14 @@ TEST_F(RepoBindingReconcilerTest, AChildNameTakenInANamespaceThatAlreadyExistedI
   seedReadyOrganization();
   api_.seed(api::kRepoBindings, binding());
   ASSERT_TRUE(std::holds_alternative<Done>(pass())) << status().dump(2);
-  const auto made = api_.find(res::kServiceAccounts, "app1", "pipeline-runner");
-  ASSERT_TRUE(made.has_value()) << "the pipeline runner's ServiceAccount";
-  ASSERT_TRUE(api_.remove(res::kServiceAccounts, "app1", "pipeline-runner"));
+  const std::string runner(kRunnerServiceAccount);
+  ASSERT_TRUE(api_.remove(res::kServiceAccounts, "app1", runner)) << "the pipeline runner's ServiceAccount was made";
   const std::vector<std::string> bindings{std::string(kRunnerBinding), std::string(kImpersonationBinding)};
   for (const auto& name : bindings) ASSERT_TRUE(api_.remove(res::kRoleBindings, "app1", name)) << name;
   api_.seed(res::kServiceAccounts, Json::parse(R"({"apiVersion": "v1", "kind": "ServiceAccount",
     "metadata": {"name": "pipeline-runner", "namespace": "app1", "annotations": {"team": "theirs"}}})"));
   pass();
-  const Json theirs = stored(res::kServiceAccounts, "app1", "pipeline-runner");
+  const Json theirs = stored(res::kServiceAccounts, "app1", runner);
   EXPECT_FALSE(theirs["metadata"]["annotations"].contains(std::string(kRepoBindingAnnotation)))
       << "not taken over: " << theirs.dump();
   EXPECT_THAT(status().dump(), HasSubstr("OwnedElsewhere"));
