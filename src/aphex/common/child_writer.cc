@@ -23,6 +23,26 @@ std::string failureReason(const kube::Error& error) {
   return "KindNotInstalled";
 }
 
+// How soon a write refused because a new ResourceQuota is not counted yet is tried again.
+constexpr auto kQuotaRecheck = std::chrono::seconds(1);
+
+// The API server refuses (403) every object a ResourceQuota counts until kube-controller-manager
+// has first counted that quota, which takes it anywhere from milliseconds to seconds after the
+// quota is made. That is a wait with a short recheck, not a failure: a retry's exponential
+// backoff would leave a busy first pass waiting far longer than the quota takes.
+bool quotaNotCountedYet(const kube::Error& error) {
+  return error.isForbidden() && error.message.find("status unknown for quota") != std::string::npos;
+}
+
+StepResult writeFailed(const kube::Error& error, const std::string& what) {
+  if (quotaNotCountedYet(error)) {
+    return StepResult::waiting("QuotaNotCounted",
+                               what + ": the namespace's ResourceQuota is not counted yet; trying again shortly",
+                               kQuotaRecheck);
+  }
+  return StepResult::failed(failureReason(error), what + ": " + error.message, Retryable::kYes);
+}
+
 }  // namespace
 
 StepResult ChildWriter::applyAll(const std::vector<Child>& children, const std::string& what) {
@@ -34,9 +54,7 @@ StepResult ChildWriter::applyAll(const std::vector<Child>& children, const std::
     auto applied = applier_.apply(child.type, child.object, live.get());
     if (!applied) {
       const std::string kind = child.object.value("kind", "");
-      return StepResult::failed(failureReason(applied.error()),
-                                 what + ": " + kind + " " + (ns.empty() ? "" : ns + "/") + name + ": " +
-                                     applied.error().message, Retryable::kYes);
+      return writeFailed(applied.error(), what + ": " + kind + " " + (ns.empty() ? "" : ns + "/") + name);
     }
   }
   return StepResult::ok("Applied", what + " applied");
@@ -92,29 +110,31 @@ StepResult ChildWriter::applyOneOwned(const Child& child, const std::string& wha
   const auto& metadata = child.object["metadata"];
   const std::string name = metadata.value("name", "");
   const std::string ns = metadata.value("namespace", "");
-  const auto failed = [&](const kube::Error& error) {
-    return StepResult::failed(failureReason(error), what + ": " + describe(child) + ": " + error.message, Retryable::kYes);
-  };
-  auto current = live(child.type, ns, name);
-  if (!current && current.error().isNotFound()) {
-    // Never forced: if someone made an object of this name since the read, its fields conflict
-    // and the next pass looks at whose it is.
-    auto created = applier_.applyNew(child.type, child.object);
-    if (created) return StepResult::ok("Created", "");
-    if (created.error().isConflict()) {
-      return StepResult::failed("OwnedElsewhere", what + ": " + describe(child) + " appeared meanwhile, made by "
-                                 "someone else; looking at it again", Retryable::kYes);
-    }
-    return failed(created.error());
+  if (!owner.fresh_namespace.empty() && ns == owner.fresh_namespace && !children_.get(child.type, ns, name)) {
+    return applyAbsent(child, what);
   }
-  if (!current) return failed(current.error());
+  auto current = live(child.type, ns, name);
+  if (!current && current.error().isNotFound()) return applyAbsent(child, what);
+  if (!current) return writeFailed(current.error(), what + ": " + describe(child));
   const Json& existing = **current;
   if (const std::string found = annotationOf(existing, owner.annotation); found != owner.value) {
     return ownedElsewhere(child, what, owner, found);
   }
   auto applied = applier_.apply(child.type, child.object, &existing);
-  if (!applied) return failed(applied.error());
+  if (!applied) return writeFailed(applied.error(), what + ": " + describe(child));
   return StepResult::ok("Applied", "");
+}
+
+// Never forced: if someone made an object of this name since it was found absent, its fields
+// conflict and the next pass looks at whose it is.
+StepResult ChildWriter::applyAbsent(const Child& child, const std::string& what) {
+  auto created = applier_.applyNew(child.type, child.object);
+  if (created) return StepResult::ok("Created", "");
+  if (created.error().isConflict()) {
+    return StepResult::failed("OwnedElsewhere", what + ": " + describe(child) + " appeared meanwhile, made by "
+                               "someone else; looking at it again", Retryable::kYes);
+  }
+  return writeFailed(created.error(), what + ": " + describe(child));
 }
 
 kube::Result<void> ChildWriter::removeIfOwned(const kube::ResourceType& type, const std::string& ns,

@@ -279,9 +279,12 @@ Json networkPolicy(const api::RepoBinding& binding, const std::vector<ApiServerE
 
 std::vector<Child> guardrailChildren(const api::RepoBinding& binding, const ControllerConfig& config,
                                      const std::vector<ApiServerEndpoint>& api_servers) {
-  return {{rb_res::kResourceQuotas, resourceQuota(binding, config.tenant_limits)},
-          {rb_res::kLimitRanges, limitRange(binding, config.tenant_limits)},
-          {rb_res::kNetworkPolicies, networkPolicy(binding, api_servers, config.tenant_egress_deny)}};
+  // The quota last: the API server refuses every Secret of a namespace whose quota exists but is
+  // not counted yet, so a first pass that writes the Terraform backend Secret (GitOpsReady, at
+  // the same time) before the quota lands does not wait for kube-controller-manager.
+  return {{rb_res::kLimitRanges, limitRange(binding, config.tenant_limits)},
+          {rb_res::kNetworkPolicies, networkPolicy(binding, api_servers, config.tenant_egress_deny)},
+          {rb_res::kResourceQuotas, resourceQuota(binding, config.tenant_limits)}};
 }
 
 // ---- GitOpsReady ------------------------------------------------------------------------------
@@ -325,7 +328,8 @@ Json terraformBackendSecret(const api::RepoBinding& binding) {
 }
 
 std::vector<Child> gitOpsChildren(const api::RepoBinding& binding, const ControllerConfig& config) {
-  return {{rb_res::kAppProjects, appProject(binding, config)}, {res::kSecrets, terraformBackendSecret(binding)}};
+  // The Secret first: see guardrailChildren().
+  return {{res::kSecrets, terraformBackendSecret(binding)}, {rb_res::kAppProjects, appProject(binding, config)}};
 }
 
 // ---- TriggerReady -----------------------------------------------------------------------------

@@ -13,6 +13,8 @@ struct Reconciler::Pass : ReconcilePass<api::RepoBinding> {
   std::optional<api::Organization> organization;
   // spec.pipelineSpec, parsed once per pass: the Pipeline and the TriggerTemplate both need it.
   std::optional<kube::Result<kube::Json>> pipeline;
+  // Whether this pass created the pipeline namespace (see Ownership::fresh_namespace).
+  bool created_namespace = false;
 };
 
 }  // namespace aphex::repobinding

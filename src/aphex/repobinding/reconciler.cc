@@ -94,7 +94,8 @@ void Reconciler::provision(Pass& pass) {
 // once per pass: the Pipeline and the TriggerTemplate both read it.
 void Reconciler::applyChildren(Pass& pass) {
   const api::RepoBinding& binding = pass.binding;
-  const Ownership owner = ownership(binding);
+  Ownership owner = ownership(binding);
+  if (pass.created_namespace) owner.fresh_namespace = binding.spec.pipeline_name;
   pass.pipeline = api::parsePipelineSpec(binding.spec.pipeline_spec);
   const std::vector<ApiServerEndpoint> api_servers = apiServerEndpoints(deps_.api_server_endpoints.list());
   const bool source_workspace = *pass.pipeline && declaresSourceWorkspace(**pass.pipeline);
@@ -178,6 +179,7 @@ StepResult Reconciler::applyNamespace(Pass& pass, const Json* cached, const Step
     return StepResult::failed("NamespaceAppeared", "namespace " + ns + " appeared meanwhile; looking at whose it is", Retryable::kYes);
   }
   if (!written) return StepResult::failed("ApplyFailed", "namespace " + ns + ": " + written.error().message, Retryable::kYes);
+  pass.created_namespace = claim.reason() == kAbsent;
   return StepResult::ok("Applied", "namespace " + ns + " is ready (Pod Security " +
                                             std::string(api::toString(level)) + " enforced)");
 }
@@ -203,7 +205,9 @@ StepResult Reconciler::namespaceOwnership(const Pass& pass, const Json* cached) 
                                kWaitInterval);
   }
   const std::string owner = ChildWriter::annotationOf(live, kRepoBindingAnnotation);
-  if (cached != nullptr && (owner.empty() || owner == mine)) return StepResult::ok("Owned", "");
+  // Read from the server, a namespace may carry this binding's own annotation too: made by an
+  // earlier pass whose namespace the cache has not received yet.
+  if (owner == mine || (cached != nullptr && owner.empty())) return StepResult::ok("Owned", "");
   if (cached != nullptr) {
     return StepResult::failed("NamespaceConflict", "namespace " + ns + " belongs to RepoBinding " + owner +
                                                         "; choose another spec.pipelineName", Retryable::kNo);

@@ -208,6 +208,48 @@ TEST_F(RepoBindingReconcilerTest, AFirstPassAddsTheFinalizerThenClaimsTheNamespa
   EXPECT_TRUE(passWrites().empty()) << ::testing::PrintToString(passWrites());
 }
 
+// The namespace was created by this pass with a create-only write, so nothing can be in it that
+// the pass would have to refuse: its children are applied without being read first.
+TEST_F(RepoBindingReconcilerTest, AFirstPassReadsNothingInsideTheNamespaceItJustCreated) {
+  seedReadyOrganization();
+  api_.seed(api::kRepoBindings, binding());
+  ASSERT_TRUE(std::holds_alternative<Done>(pass())) << status().dump(2);
+  std::vector<std::string> reads;
+  for (const auto& call : api_.calls()) {
+    if (call.verb == Verb::kGet && call.ns == "app1") reads.push_back(call.resource + " " + call.name);
+  }
+  EXPECT_TRUE(reads.empty()) << ::testing::PrintToString(reads);
+  EXPECT_EQ(status()["phase"], "Ready");
+}
+
+// A namespace the cache has not received yet, read from the server, is this binding's when it
+// carries this binding's annotation (an earlier pass made it): not a conflict.
+TEST_F(RepoBindingReconcilerTest, ANamespaceReadFromTheServerWithThisBindingsAnnotationIsItsOwn) {
+  seedReadyOrganization();
+  api_.seed(res::kNamespaces, Json::parse(R"({"apiVersion": "v1", "kind": "Namespace",
+    "metadata": {"name": "app1", "annotations": {"aphex.io/repo-binding": "platform-system/app1"}}})"));
+  api_.seed(api::kRepoBindings, binding());
+  EXPECT_TRUE(std::holds_alternative<Done>(pass())) << status().dump(2);
+  EXPECT_EQ(status()["phase"], "Ready");
+}
+
+// Until kube-controller-manager has counted a new ResourceQuota, the API server refuses what it
+// counts; the pass waits a second and looks again instead of backing off.
+TEST_F(RepoBindingReconcilerTest, AWriteRefusedBecauseTheQuotaIsNotCountedYetIsRecheckedShortly) {
+  seedReadyOrganization();
+  api_.seed(api::kRepoBindings, binding());
+  api_.failNext(Verb::kApply, kube::testing::statusError(403, "Forbidden",
+                                                         "secrets \"terraform-backend\" is forbidden: status unknown "
+                                                         "for quota: pipeline-quota, resources: count/secrets"));
+  const Outcome outcome = pass();
+  ASSERT_TRUE(std::holds_alternative<RequeueAfter>(outcome)) << status().dump(2);
+  EXPECT_EQ(std::get<RequeueAfter>(outcome).delay, std::chrono::seconds(1));
+  EXPECT_EQ(status()["phase"], "Pending");
+  EXPECT_THAT(status().dump(), HasSubstr("QuotaNotCounted"));
+  EXPECT_TRUE(std::holds_alternative<Done>(pass()));
+  EXPECT_EQ(status()["phase"], "Ready");
+}
+
 // An older object of someone else's, in a namespace that existed before the pass, is still found
 // by reading it (it carries no Aphex label, so no cache holds it) and is left alone.
 TEST_F(RepoBindingReconcilerTest, AChildNameTakenInANamespaceThatAlreadyExistedIsReadAndRefused) {

@@ -21,6 +21,10 @@ namespace aphex {
 struct Ownership {
   std::string_view annotation;
   std::string value;
+  // A namespace this owner created in the same pass, with a create-only write: nothing can be in
+  // it yet that the owner does not know of, so its children there are not read before they are
+  // applied (a first pass of a RepoBinding saves one GET per child). "" when there is none.
+  std::string fresh_namespace;
 };
 
 class ChildWriter {
@@ -32,7 +36,8 @@ class ChildWriter {
   StepResult applyAll(const std::vector<Child>& children, const std::string& what);
   // As applyAll, for children a tenant names: one that does not exist is applied without force
   // (Applier::applyNew), so one someone made meanwhile is not taken over; one that exists is
-  // written only if `owner` owns it. An object of that name
+  // written only if `owner` owns it. A child in `owner.fresh_namespace` that is not cached is
+  // taken to be absent without a read. An object of that name
   // that belongs to anyone else — another owner, or nobody Aphex knows — is never patched,
   // adopted or overwritten: the step fails, naming the object and its owner.
   StepResult applyOwned(const std::vector<Child>& children, const std::string& what, const Ownership& owner);
@@ -56,6 +61,8 @@ class ChildWriter {
 
  private:
   StepResult applyOneOwned(const Child& child, const std::string& what, const Ownership& owner);
+  // Applies a child that was not found, without force (see applyOwned).
+  StepResult applyAbsent(const Child& child, const std::string& what);
   // The live object: cached, else read from the server (isNotFound() when it does not exist).
   kube::Result<kube::runtime::ObjectPtr> live(const kube::ResourceType& type, const std::string& ns, const std::string& name) const;
 
