@@ -140,6 +140,7 @@ void Controller::reconcileOne(const std::string& key, std::stop_token stop) {
   const MonoTime started = clock_.now();
   const Outcome outcome = reconcileGuarded(key, stop);
   const std::string_view result = applyOutcome(queue_, key, outcome);
+  if (options_.on_reconciled) options_.on_reconciled();
   if (metrics == nullptr) return;
   metrics->active_workers.with({options_.name}).add(-1);
   metrics->reconcile_total.with({options_.name, result}).inc();

@@ -87,6 +87,7 @@ Informer& Manager::informer(const InformerOptions& options) {
 
 Controller& Manager::addController(ControllerOptions options, Reconciler reconciler) {
   options.metrics = &metrics_;
+  if (!options.on_reconciled) options.on_reconciled = options_.on_reconciled;
   controllers_.push_back(std::make_unique<Controller>(clock_, std::move(options), std::move(reconciler)));
   return *controllers_.back();
 }

@@ -32,8 +32,12 @@ void configureLogging(const aphex::cmd::ControllerFlags& flags) {
                                    .format = rt::parseLogFormat(flags.log_format).value_or(rt::LogFormat::kJson)}));
 }
 
-rt::ManagerOptions managerOptions(const aphex::cmd::ControllerFlags& flags, const std::string& identity) {
-  rt::ManagerOptions options{.probes = {.metrics_address = flags.metrics_address, .probe_address = flags.probe_address}};
+// Reconciles count as activity for `housekeeping`, as requests do: after a restart, the pass over
+// every cached object makes no request, and the heap is trimmed only once it is over.
+rt::ManagerOptions managerOptions(const aphex::cmd::ControllerFlags& flags, const std::string& identity,
+                                  rt::QuietHousekeeping& housekeeping) {
+  rt::ManagerOptions options{.probes = {.metrics_address = flags.metrics_address, .probe_address = flags.probe_address},
+                             .on_reconciled = [&housekeeping] { housekeeping.noteActivity(); }};
   if (flags.leader_elect) {
     options.leader_election = rt::LeaderElectionOptions{.lease_namespace = flags.leader_election_namespace,
                                                         .lease_name = flags.leader_election_id,
@@ -73,7 +77,8 @@ int run(const aphex::cmd::ControllerFlags& flags, std::stop_token stop) {
   }
   addReleaseAfterBursts(housekeeping, (*client)->transport());
   const std::string identity = flags.identity.empty() ? defaultIdentity() : flags.identity;
-  auto manager = rt::Manager::create(**client, rt::realClock(), registry, managerOptions(flags, identity));
+  auto manager =
+      rt::Manager::create(**client, rt::realClock(), registry, managerOptions(flags, identity, housekeeping));
   if (!manager) {
     log.error("invalid manager options", {{"error", manager.error().message}});
     return 1;

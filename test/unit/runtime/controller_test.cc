@@ -137,6 +137,28 @@ TEST_F(ControllerRun, AReconcilerThatThrowsIsCountedLoggedAndRetriedWithBackoff)
   EXPECT_THAT(registry_.text(), ::testing::HasSubstr(R"(controller_runtime_reconcile_panics_total{controller="test"} 1)"));
 }
 
+TEST(ControllerHook, OnReconciledIsCalledAfterEveryReconcileWhateverItsOutcome) {
+  FakeClock clock;
+  std::atomic<int> reconciled = 0;
+  std::atomic<int> calls = 0;
+  Controller controller(clock,
+                        ControllerOptions{.name = "hooked", .concurrency = 1, .on_reconciled = [&] { ++reconciled; }},
+                        [&calls](const Request&, std::stop_token) -> Outcome {
+                          if (++calls == 1) throw std::runtime_error("first pass fails");
+                          return Done{};
+                        });
+  std::jthread runner([&controller](std::stop_token stop) { controller.run(stop); });
+  controller.enqueue({.ns = "team", .name = "app"});
+  controller.enqueue({.ns = "team", .name = "other"});
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (reconciled.load() < 3 && std::chrono::steady_clock::now() < deadline) {
+    clock.advance(10ms);  // the failed key's backoff
+    std::this_thread::sleep_for(1ms);
+  }
+  EXPECT_EQ(reconciled.load(), 3) << "two keys, one of them retried once";
+  EXPECT_EQ(calls.load(), 3);
+}
+
 TEST_F(ControllerRun, AnythingThrownIsCaughtAndALongMessageIsCut) {
   std::atomic<int> calls = 0;
   start([&calls](const Request& request, std::stop_token) -> Outcome {

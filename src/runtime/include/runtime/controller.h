@@ -79,6 +79,9 @@ struct ControllerOptions {
   int concurrency = 1;
   ControllerMetrics* metrics = nullptr;  // optional
   Logger logger = defaultLogger().named("controller");
+  // Optional: called after every reconcile, on its worker thread (say, to count activity for
+  // QuietHousekeeping: a pass over cached objects makes no request, yet allocates).
+  std::function<void()> on_reconciled;
 };
 
 class Controller {

@@ -61,6 +61,8 @@ struct ManagerOptions {
   std::optional<LeaderElectionOptions> leader_election;
   Duration cache_sync_timeout = std::chrono::minutes(2);
   Logger logger = defaultLogger().named("manager");
+  // Given to every controller that sets none of its own (ControllerOptions::on_reconciled).
+  std::function<void()> on_reconciled;
 };
 
 // When a runnable runs: in every replica, or only in the leader.
