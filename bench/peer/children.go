@@ -508,9 +508,10 @@ func tenantNetworkPolicy(b *RepoBinding, apiServers []apiServerEndpoint, deniedE
 }
 
 func guardrailChildren(b *RepoBinding, config *controllerConfig, apiServers []apiServerEndpoint) []obj {
+	// The quota last and the Secret first (gitOpsChildren), as src/aphex/repobinding/children.cc.
 	return []obj{
-		resourceQuota(b, &config.limits), limitRange(b, &config.limits),
-		tenantNetworkPolicy(b, apiServers, config.egressDeny),
+		limitRange(b, &config.limits), tenantNetworkPolicy(b, apiServers, config.egressDeny),
+		resourceQuota(b, &config.limits),
 	}
 }
 
@@ -542,7 +543,7 @@ func terraformSecret(b *RepoBinding) obj {
 }
 
 func gitOpsChildren(b *RepoBinding, config *controllerConfig) []obj {
-	return []obj{appProject(b, config), terraformSecret(b)}
+	return []obj{terraformSecret(b), appProject(b, config)}
 }
 
 func triggerBindings(b *RepoBinding) list {

@@ -33,6 +33,8 @@ type bindingPass struct {
 	binding      RepoBinding
 	status       RepoBindingStatus
 	organization *Organization
+	// createdNamespace: this pass created the pipeline namespace (see childWriter.applyOwned).
+	createdNamespace bool
 }
 
 func (r *RepoBindingReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
@@ -137,7 +139,10 @@ func (r *RepoBindingReconciler) namespaceFailed(p *bindingPass, failure stepResu
 
 func (r *RepoBindingReconciler) applyChildren(ctx context.Context, p *bindingPass) {
 	b := &p.binding
-	owner := bindingKey(b)
+	owner := ownership{value: bindingKey(b)}
+	if p.createdNamespace {
+		owner.freshNamespace = b.Spec.PipelineName
+	}
 	pipeline, parseErr := parsePipelineSpec(b.Spec.PipelineSpec)
 	apiServers := apiServerEndpoints(ctx, r.Client)
 	if parseErr != nil {
@@ -214,7 +219,7 @@ func (r *RepoBindingReconciler) namespaceOwnership(ctx context.Context, p *bindi
 		return waiting("NamespaceTerminating", "namespace "+ns+" is still being deleted; waiting for it to go", waitInterval)
 	}
 	owner := annotationOf(live, repoBindingAnnotation)
-	if cached != nil && (owner == "" || owner == mine) {
+	if owner == mine || (cached != nil && owner == "") {
 		return ok("Owned", "")
 	}
 	if cached != nil {
@@ -248,6 +253,7 @@ func (r *RepoBindingReconciler) applyNamespace(ctx context.Context, p *bindingPa
 	if err != nil {
 		return failed("ApplyFailed", "namespace "+ns+": "+err.Error(), true)
 	}
+	p.createdNamespace = claim.reason == namespaceAbsent
 	return ok("Applied", "namespace "+ns+" is ready (Pod Security "+level+" enforced)")
 }
 

@@ -9,6 +9,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -145,15 +147,34 @@ func (w *childWriter) applyAll(ctx context.Context, children []obj, what string)
 			_, err = w.apply(ctx, child, live)
 		}
 		if err != nil {
-			return failed(failureReason(err), fmt.Sprintf("%s: %s: %v", what, describeChild(child), err), true)
+			return writeFailed(err, what+": "+describeChild(child))
 		}
 	}
 	return ok("Applied", what+" applied")
 }
 
+// ownership: whose a child is (the binding's key), and the namespace this pass created, where
+// nothing can exist yet that the pass must refuse (its children are not read first).
+type ownership struct {
+	value          string
+	freshNamespace string
+}
+
+// quotaRecheck: how soon a write refused because a new ResourceQuota is not counted yet is retried.
+const quotaRecheck = time.Second
+
+// writeFailed: the API server refuses what a ResourceQuota counts until kube-controller-manager
+// has counted the quota once: a short wait, not a failure with backoff.
+func writeFailed(err error, what string) stepResult {
+	if apierrors.IsForbidden(err) && strings.Contains(err.Error(), "status unknown for quota") {
+		return waiting("QuotaNotCounted", what+": the namespace's ResourceQuota is not counted yet; trying again shortly", quotaRecheck)
+	}
+	return failed(failureReason(err), fmt.Sprintf("%s: %v", what, err), true)
+}
+
 // applyOwned: as applyAll, for children a tenant names: one that does not exist is applied
-// without force; one that exists is written only if `owner` (the binding's key) owns it.
-func (w *childWriter) applyOwned(ctx context.Context, children []obj, what, owner string) stepResult {
+// without force; one that exists is written only if `owner` owns it.
+func (w *childWriter) applyOwned(ctx context.Context, children []obj, what string, owner ownership) stepResult {
 	for _, child := range children {
 		if result := w.applyOneOwned(ctx, child, what, owner); !result.succeeded() {
 			return result
@@ -162,39 +183,50 @@ func (w *childWriter) applyOwned(ctx context.Context, children []obj, what, owne
 	return ok("Applied", what+" applied")
 }
 
-func (w *childWriter) applyOneOwned(ctx context.Context, child obj, what, owner string) stepResult {
+func (w *childWriter) applyOneOwned(ctx context.Context, child obj, what string, owner ownership) stepResult {
 	m := child["metadata"].(obj)
 	name, _ := m["name"].(string)
 	ns, _ := m["namespace"].(string)
-	failedWith := func(err error) stepResult {
-		return failed(failureReason(err), fmt.Sprintf("%s: %s: %v", what, describeChild(child), err), true)
-	}
-	live, _, err := w.live(ctx, gvkOf(child), ns, name)
-	if apierrors.IsNotFound(err) {
-		if err := w.applyNew(ctx, child); err != nil {
-			if apierrors.IsConflict(err) {
-				return failed("OwnedElsewhere", fmt.Sprintf("%s: %s appeared meanwhile, made by someone else; looking at it again",
-					what, describeChild(child)), true)
-			}
-			return failedWith(err)
+	where := what + ": " + describeChild(child)
+	var live map[string]any
+	var err error
+	if owner.freshNamespace != "" && ns == owner.freshNamespace {
+		live, _, err = w.cached(ctx, gvkOf(child), ns, name)
+		if err == nil && live == nil {
+			return w.applyAbsent(ctx, child, where)
 		}
-		return ok("Created", "")
+	} else {
+		live, _, err = w.live(ctx, gvkOf(child), ns, name)
+	}
+	if apierrors.IsNotFound(err) {
+		return w.applyAbsent(ctx, child, where)
 	}
 	if err != nil {
-		return failedWith(err)
+		return writeFailed(err, where)
 	}
-	if found := annotationOf(live, repoBindingAnnotation); found != owner {
-		whose := "was not made by Aphex for " + owner
+	if found := annotationOf(live, repoBindingAnnotation); found != owner.value {
+		whose := "was not made by Aphex for " + owner.value
 		if found != "" {
 			whose = "belongs to " + found + " (its " + repoBindingAnnotation + ")"
 		}
-		return failed("OwnedElsewhere", fmt.Sprintf("%s: %s already exists and %s; it is left untouched. "+
-			"Remove it, or choose a name that does not collide with it", what, describeChild(child), whose), false)
+		return failed("OwnedElsewhere", fmt.Sprintf("%s already exists and %s; it is left untouched. "+
+			"Remove it, or choose a name that does not collide with it", where, whose), false)
 	}
 	if _, err := w.apply(ctx, child, live); err != nil {
-		return failedWith(err)
+		return writeFailed(err, where)
 	}
 	return ok("Applied", "")
+}
+
+// applyAbsent: a child that was not found, applied without force.
+func (w *childWriter) applyAbsent(ctx context.Context, child obj, where string) stepResult {
+	if err := w.applyNew(ctx, child); err != nil {
+		if apierrors.IsConflict(err) {
+			return failed("OwnedElsewhere", where+" appeared meanwhile, made by someone else; looking at it again", true)
+		}
+		return writeFailed(err, where)
+	}
+	return ok("Created", "")
 }
 
 // removeIfPresent deletes in the background; an object already gone is success.
