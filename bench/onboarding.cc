@@ -655,7 +655,7 @@ std::vector<aphex::Child> bindingObjects(const Binding& binding, const std::stri
   if (!parsed) fail(binding.key() + ": " + parsed.error().message);
   auto pipeline = aphex::api::parsePipelineSpec(parsed->spec.pipeline_spec);
   if (!pipeline) fail(binding.key() + ": " + pipeline.error().message);
-  std::vector<aphex::Child> objects = rb::namespaceChildren(*parsed, "restricted");
+  std::vector<aphex::Child> objects = rb::namespaceChildren(*parsed, aphex::api::toString(aphex::api::PodSecurityLevel::kRestricted));
   const auto append = [&objects](std::vector<aphex::Child> more) {
     for (auto& child : more) objects.push_back(std::move(child));
   };
@@ -722,7 +722,7 @@ DirectWrites writeDirectly(kube::Client& client, const std::vector<Binding>& bin
     for (const auto& child : objects) {
       const auto& metadata = child.object["metadata"];
       // The namespace takes what is in it along; the AppProject lives in Argo CD's namespace.
-      if (child.type.plural != "namespaces" && metadata.value("namespace", "") != config.argocd_namespace) continue;
+      if (child.type.plural != kube::resources::kNamespaces.plural && metadata.value("namespace", "") != config.argocd_namespace) continue;
       if (auto removed = client.remove(child.type, metadata.value("namespace", ""), metadata.value("name", ""));
           !removed && !removed.error().isNotFound()) {
         note("could not delete " + kube::runtime::objectKey(child.object) + ": " + removed.error().message);
