@@ -226,6 +226,22 @@ std::vector<Store::Entry> Store::lookupLocked(const IndexMap& index, const std::
   return found;
 }
 
+// The entries filed under both values: walks the smaller set and probes the larger.
+std::vector<Store::Entry> Store::lookupBothLocked(const IndexMap& first, const std::string& first_value,
+                                                  const IndexMap& second, const std::string& second_value) const {
+  std::vector<Entry> found;
+  const auto a = first.find(first_value);
+  const auto b = second.find(second_value);
+  if (a == first.end() || b == second.end()) return found;
+  const bool a_smaller = a->second.size() <= b->second.size();
+  const SlotSet& walked = a_smaller ? a->second : b->second;
+  const SlotSet& probed = a_smaller ? b->second : a->second;
+  for (Slot* slot : walked) {
+    if (probed.contains(slot)) found.push_back(slot->second);
+  }
+  return found;
+}
+
 // ---- Reads: entries are copied out under the lock and decoded after ----
 
 ObjectPtr Store::get(const std::string& key) const {
@@ -259,6 +275,14 @@ std::vector<ObjectPtr> Store::byNamespace(const std::string& ns) const {
 std::vector<ObjectPtr> Store::byLabel(const std::string& label, const std::string& value) const {
   std::unique_lock lock(mutex_);
   std::vector<Entry> entries = lookupLocked(by_label_, label + "=" + value);
+  lock.unlock();
+  return decodeAll(std::move(entries));
+}
+
+std::vector<ObjectPtr> Store::byLabelIn(const std::string& ns, const std::string& label,
+                                        const std::string& value) const {
+  std::unique_lock lock(mutex_);
+  std::vector<Entry> entries = lookupBothLocked(by_namespace_, ns, by_label_, label + "=" + value);
   lock.unlock();
   return decodeAll(std::move(entries));
 }

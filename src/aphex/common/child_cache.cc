@@ -13,11 +13,11 @@ kube::runtime::ObjectPtr ChildCache::get(const kube::ResourceType& type, std::st
   return found->second->get(kube::runtime::objectKey(type.namespaced ? ns : "", name));
 }
 
-std::vector<kube::runtime::ObjectPtr> ChildCache::list(const kube::ResourceType& type, const std::string& label,
-                                                       const std::string& value) const {
+std::vector<kube::runtime::ObjectPtr> ChildCache::list(const kube::ResourceType& type, const std::string& ns,
+                                                       const std::string& label, const std::string& value) const {
   const auto found = stores_.find(key(type));
   if (found == stores_.end()) return {};
-  return found->second->byLabel(label, value);
+  return found->second->byLabelIn(ns, label, value);
 }
 
 std::vector<kube::runtime::ObjectPtr> ChildCache::all(const kube::ResourceType& type) const {

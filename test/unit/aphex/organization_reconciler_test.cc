@@ -121,6 +121,25 @@ TEST_F(OrganizationReconcilerTest, AFirstPassAddsTheFinalizerThenTheNamespaceAnd
   EXPECT_TRUE(passWrites().empty()) << ::testing::PrintToString(passWrites());
 }
 
+// The admin bindings are looked up in the org's own namespace: another org's, under the same
+// name and labels, is not a former admin of this one.
+TEST_F(OrganizationReconcilerTest, AFormerAdminsBindingIsRemovedFromTheOrgsNamespaceOnly) {
+  api_.seed(api::kOrganizations, organization());
+  ASSERT_TRUE(std::holds_alternative<Done>(pass()));
+  for (const std::string ns : {"org-acme", "org-other"}) {
+    api_.seed(res::kRoleBindings,
+              {{"apiVersion", "rbac.authorization.k8s.io/v1"},
+               {"kind", "RoleBinding"},
+               {"metadata", {{"name", "org-admin-former"}, {"namespace", ns},
+                             {"labels", {{std::string(kManagedByLabel), std::string(kManagedByValue)},
+                                         {std::string(kComponentLabel), std::string(kAdminComponent)}}}}}});
+  }
+  ASSERT_TRUE(std::holds_alternative<Done>(pass()));
+  EXPECT_EQ(passWrites(), (std::vector<Write>{{Verb::kRemove, "rolebindings.rbac.authorization.k8s.io", "org-acme",
+                                               "org-admin-former"}}));
+  EXPECT_TRUE(api_.find(res::kRoleBindings, "org-other", "org-admin-former").has_value());
+}
+
 TEST_F(OrganizationReconcilerTest, DeletionWaitsForItsRepoBindingsBeforeTouchingAnythingElse) {
   api_.seed(api::kOrganizations, organization());
   ASSERT_TRUE(std::holds_alternative<Done>(pass()));

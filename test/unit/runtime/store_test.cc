@@ -62,6 +62,21 @@ TEST_P(StoreTest, IndexesByNamespaceLabelAndOwner) {
   EXPECT_TRUE(store.byLabel("tier", "cache").empty());
 }
 
+TEST_P(StoreTest, ALabelLookupInANamespaceFindsOnlyThatNamespacesObjects) {
+  Store& store = store_;
+  store.upsert(object("a", "one", "1", {{"tier", "web"}}));
+  store.upsert(object("a", "two", "2", {{"tier", "db"}}));
+  store.upsert(object("b", "three", "3", {{"tier", "web"}}));
+  store.upsert(object("b", "four", "4", {{"tier", "web"}}));
+  EXPECT_EQ(names(store.byLabelIn("a", "tier", "web")), (std::vector<std::string>{"one"}));
+  EXPECT_EQ(names(store.byLabelIn("b", "tier", "web")), (std::vector<std::string>{"four", "three"}));
+  EXPECT_TRUE(store.byLabelIn("b", "tier", "db").empty());
+  EXPECT_TRUE(store.byLabelIn("c", "tier", "web").empty());
+  store.upsert(object("b", "three", "5", {{"tier", "db"}}));
+  EXPECT_EQ(names(store.byLabelIn("b", "tier", "db")), (std::vector<std::string>{"three"}));
+  EXPECT_EQ(names(store.byLabelIn("b", "tier", "web")), (std::vector<std::string>{"four"}));
+}
+
 TEST_P(StoreTest, OnlyTheLabelKeysItWasGivenAreIndexed) {
   Store store(GetParam(), {"tier"});
   store.upsert(object("a", "one", "1", {{"tier", "web"}, {"team", "blue"}}));

@@ -133,6 +133,9 @@ class Store {
   std::vector<ObjectPtr> byNamespace(const std::string& ns) const;
   // Objects whose label `label` has `value`; empty for a label key the store does not index.
   std::vector<ObjectPtr> byLabel(const std::string& label, const std::string& value) const;
+  // The same, within namespace `ns`: only the objects in both index entries are decoded, so a
+  // lookup in one namespace costs what that namespace holds, not what the whole cache holds.
+  std::vector<ObjectPtr> byLabelIn(const std::string& ns, const std::string& label, const std::string& value) const;
   // Objects with an ownerReference to this uid.
   std::vector<ObjectPtr> byOwner(const std::string& owner_uid) const;
   // Objects that `index` (added by addIndex) files under `value`; empty for an unknown index.
@@ -190,6 +193,8 @@ class Store {
   void sweepLocked(Slot& slot);
   void clearIndexesLocked();
   std::vector<Entry> lookupLocked(const IndexMap& index, const std::string& value) const;
+  std::vector<Entry> lookupBothLocked(const IndexMap& first, const std::string& first_value, const IndexMap& second,
+                                      const std::string& second_value) const;
 
   const CacheEncoding encoding_;
   const std::vector<std::string> indexed_labels_;

@@ -26,10 +26,10 @@ class ChildCache {
   void add(const kube::ResourceType& type, const kube::runtime::Store& store);
   // The cached object, or nullptr when it does not exist (or its kind is not cached).
   kube::runtime::ObjectPtr get(const kube::ResourceType& type, std::string_view ns, std::string_view name) const;
-  // Every cached object of `type` whose label `label` has `value`. The child stores index only
-  // kComponentLabel (controllers.cc); another label finds nothing.
-  std::vector<kube::runtime::ObjectPtr> list(const kube::ResourceType& type, const std::string& label,
-                                             const std::string& value) const;
+  // Every cached object of `type` in namespace `ns` whose label `label` has `value`. The child
+  // stores index only kComponentLabel (controllers.cc); another label finds nothing.
+  std::vector<kube::runtime::ObjectPtr> list(const kube::ResourceType& type, const std::string& ns,
+                                             const std::string& label, const std::string& value) const;
   // Every cached object of `type` (none when its kind is not cached).
   std::vector<kube::runtime::ObjectPtr> all(const kube::ResourceType& type) const;
 
