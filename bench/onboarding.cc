@@ -611,6 +611,31 @@ double waitForCountedQuotas(kube::Client& client, std::size_t expected, std::chr
   }
 }
 
+// Seconds until none of `namespaces` (labelled with this run) exists any more, polling once a
+// second: what a deleted namespace sets off (kube-controller-manager deleting its objects one by
+// one) must not run during the next measurement.
+double waitForNamespacesGone(kube::Client& client, const std::vector<std::string>& namespaces, const std::string& run_id,
+                             std::chrono::seconds timeout) {
+  const std::set<std::string> awaited(namespaces.begin(), namespaces.end());
+  const TimePoint started = SteadyClock::now();
+  while (true) {
+    auto listed = withRetries([&] {
+      return client.list(kube::resources::kNamespaces, "", {.label_selector = std::string(kRunLabel) + "=" + run_id});
+    });
+    if (!listed) fail("listing namespaces: " + listed.error().message);
+    std::size_t left = 0;
+    for (const auto& ns : (*listed)["items"]) {
+      if (awaited.contains(ns["metadata"].value("name", ""))) ++left;
+    }
+    if (left == 0) return secondsSince(started);
+    if (SteadyClock::now() - started > timeout) {
+      fail(std::to_string(left) + " of " + std::to_string(awaited.size()) + " namespaces still there after " +
+           std::to_string(timeout.count()) + " s");
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+}
+
 // Runs work(i) for i in [0, count) on `threads` threads; the first error stops the others.
 void parallelFor(std::size_t count, std::size_t threads, const std::string& what, std::size_t progress_every,
                  const std::function<std::optional<std::string>(std::size_t)>& work) {
@@ -1121,7 +1146,14 @@ int run(const Options& options) {
         note("could not delete namespace " + ns + ": " + removed.error().message);
       }
     }
-    note("deleting the ceiling namespaces (not waited for); the Organizations and RepoBindings stay");
+    if (options.same_objects_ceiling) {
+      note("deleting the ceiling namespaces and waiting for them to go before phase 5b; the Organizations and "
+           "RepoBindings stay");
+      const double gone = waitForNamespacesGone(client, namespaces, run_id, timeout);
+      note("the ceiling namespaces were gone after " + fixed(gone, 1) + " s");
+    } else {
+      note("deleting the ceiling namespaces (not waited for); the Organizations and RepoBindings stay");
+    }
   } else {
     note("phase 5 skipped: the controller's writes were not counted");
   }
