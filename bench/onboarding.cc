@@ -587,53 +587,61 @@ std::optional<std::string> create(kube::Client& client, const kube::ResourceType
   return kube::runtime::objectKey(object) + ": " + made.error().message;
 }
 
-// Seconds until `expected` ResourceQuotas made by the controller count RepoBindings (their
-// status.used names the resource), polling once a second.
-double waitForCountedQuotas(kube::Client& client, std::size_t expected, std::chrono::seconds timeout) {
+// Lists `type` (with `selector`) once a second until `left` finds nothing left to wait for in
+// the list; the seconds that took. After `timeout`, fails with `describe` of what was left.
+double pollUntilNoneLeft(kube::Client& client, const kube::ResourceType& type, const std::string& selector,
+                         std::chrono::seconds timeout, const std::function<std::size_t(const Json& items)>& left,
+                         const std::function<std::string(std::size_t)>& describe) {
   const TimePoint started = SteadyClock::now();
   while (true) {
-    auto quotas = withRetries([&] {
-      return client.list(aphex::resources::kResourceQuotas, "",
-                         {.label_selector = "app.kubernetes.io/managed-by=aphex-controller"});
-    });
-    if (!quotas) fail("listing ResourceQuotas: " + quotas.error().message);
-    std::size_t counted = 0;
-    for (const auto& quota : (*quotas)["items"]) {
-      const Json used = quota.value("status", Json::object()).value("used", Json::object());
-      if (used.contains("count/repobindings.aphex.io")) ++counted;
-    }
-    if (counted >= expected) return secondsSince(started);
+    auto listed = withRetries([&] { return client.list(type, "", {.label_selector = selector}); });
+    if (!listed) fail("listing " + type.plural + ": " + listed.error().message);
+    const std::size_t remaining = left((*listed)["items"]);
+    if (remaining == 0) return secondsSince(started);
     if (SteadyClock::now() - started > timeout) {
-      fail(std::to_string(counted) + " of " + std::to_string(expected) + " Organization quotas counted after " +
-           std::to_string(timeout.count()) + " s");
+      fail(describe(remaining) + " after " + std::to_string(timeout.count()) + " s");
     }
     std::this_thread::sleep_for(std::chrono::seconds(1));
   }
 }
 
-// Seconds until none of `namespaces` (labelled with this run) exists any more, polling once a
-// second: what a deleted namespace sets off (kube-controller-manager deleting its objects one by
-// one) must not run during the next measurement.
+// Seconds until `expected` ResourceQuotas made by the controller count RepoBindings (their
+// status.used names the resource).
+double waitForCountedQuotas(kube::Client& client, std::size_t expected, std::chrono::seconds timeout) {
+  return pollUntilNoneLeft(
+      client, aphex::resources::kResourceQuotas, "app.kubernetes.io/managed-by=aphex-controller", timeout,
+      [&](const Json& quotas) {
+        std::size_t counted = 0;
+        for (const auto& quota : quotas) {
+          const Json used = quota.value("status", Json::object()).value("used", Json::object());
+          if (used.contains("count/repobindings.aphex.io")) ++counted;
+        }
+        return expected - std::min(counted, expected);
+      },
+      [&](std::size_t uncounted) {
+        return std::to_string(expected - uncounted) + " of " + std::to_string(expected) +
+               " Organization quotas counted";
+      });
+}
+
+// Seconds until none of `namespaces` (labelled with this run) exists any more: what a deleted
+// namespace sets off (kube-controller-manager deleting its objects one by one) must not run
+// during the next measurement.
 double waitForNamespacesGone(kube::Client& client, const std::vector<std::string>& namespaces, const std::string& run_id,
                              std::chrono::seconds timeout) {
   const std::set<std::string> awaited(namespaces.begin(), namespaces.end());
-  const TimePoint started = SteadyClock::now();
-  while (true) {
-    auto listed = withRetries([&] {
-      return client.list(kube::resources::kNamespaces, "", {.label_selector = std::string(kRunLabel) + "=" + run_id});
-    });
-    if (!listed) fail("listing namespaces: " + listed.error().message);
-    std::size_t left = 0;
-    for (const auto& ns : (*listed)["items"]) {
-      if (awaited.contains(ns["metadata"].value("name", ""))) ++left;
-    }
-    if (left == 0) return secondsSince(started);
-    if (SteadyClock::now() - started > timeout) {
-      fail(std::to_string(left) + " of " + std::to_string(awaited.size()) + " namespaces still there after " +
-           std::to_string(timeout.count()) + " s");
-    }
-    std::this_thread::sleep_for(std::chrono::seconds(1));
-  }
+  return pollUntilNoneLeft(
+      client, kube::resources::kNamespaces, std::string(kRunLabel) + "=" + run_id, timeout,
+      [&](const Json& listed) {
+        std::size_t left = 0;
+        for (const auto& ns : listed) {
+          if (awaited.contains(ns["metadata"].value("name", ""))) ++left;
+        }
+        return left;
+      },
+      [&](std::size_t left) {
+        return std::to_string(left) + " of " + std::to_string(awaited.size()) + " namespaces still there";
+      });
 }
 
 // Runs work(i) for i in [0, count) on `threads` threads; the first error stops the others.
