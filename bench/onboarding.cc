@@ -32,6 +32,7 @@
 #include <functional>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -83,6 +84,7 @@ constexpr std::chrono::seconds kSettle{5};
 
 struct Options {
   std::string kubeconfig;
+  std::string ceiling_kubeconfig;
   std::string platform_namespace = "platform-system";
   std::size_t organizations = 100;
   std::size_t bindings_per_organization = 10;
@@ -587,6 +589,16 @@ std::optional<std::string> create(kube::Client& client, const kube::ResourceType
   return kube::runtime::objectKey(object) + ": " + made.error().message;
 }
 
+// The user the API server takes `client` for (a SelfSubjectReview), or the error why not.
+std::string userName(kube::Client& client) {
+  const kube::ResourceType reviews{.group = "authentication.k8s.io", .version = "v1", .plural = "selfsubjectreviews",
+                                   .namespaced = false};
+  const Json review{{"apiVersion", "authentication.k8s.io/v1"}, {"kind", "SelfSubjectReview"}};
+  auto answered = withRetries([&] { return client.create(reviews, "", review); });
+  if (!answered) return "(unknown: " + answered.error().message + ")";
+  return (*answered).value("status", Json::object()).value("userInfo", Json::object()).value("username", "(unknown)");
+}
+
 // Lists `type` (with `selector`) once a second until `left` finds nothing left to wait for in
 // the list; the seconds that took. After `timeout`, fails with `describe` of what was left.
 double pollUntilNoneLeft(kube::Client& client, const kube::ResourceType& type, const std::string& selector,
@@ -724,11 +736,12 @@ struct DirectWrites {
   std::size_t writes = 0;
 };
 
-// Phase 5b: each binding's objects written directly, one binding per thread at a time: the
-// namespace by a create, every child by a server-side apply, as the controller's first pass does,
-// without its reads, finalizer and status. The objects are built before the clock starts.
-DirectWrites writeDirectly(kube::Client& client, const std::vector<Binding>& bindings, const std::string& run,
-                           std::size_t parallelism) {
+// Phase 5b: each binding's objects written directly by `writer`, one binding per thread at a time:
+// the namespace by a create, every child by a server-side apply, as the controller's first pass
+// does, without its reads, finalizer and status. The objects are built before the clock starts;
+// `client` reads the API server's addresses and deletes the objects afterwards.
+DirectWrites writeDirectly(kube::Client& writer, kube::Client& client, const std::vector<Binding>& bindings,
+                           const std::string& run, std::size_t parallelism) {
   const aphex::ControllerConfig config;
   const std::vector<aphex::ApiServerEndpoint> api_servers = apiServerEndpoints(client);
   std::vector<std::vector<aphex::Child>> planned;
@@ -740,10 +753,10 @@ DirectWrites writeDirectly(kube::Client& client, const std::vector<Binding>& bin
   const TimePoint started = SteadyClock::now();
   const auto writeOne = [&](std::size_t i) -> std::optional<std::string> {
     const std::vector<aphex::Child>& objects = planned[i];
-    if (auto error = create(client, kube::resources::kNamespaces, "", objects.front().object)) return error;
+    if (auto error = create(writer, kube::resources::kNamespaces, "", objects.front().object)) return error;
     for (std::size_t k = 1; k < objects.size(); ++k) {
       auto applied = withRetries([&] {
-        return client.apply(objects[k].type, objects[k].object, {.field_manager = std::string(kFieldManager)});
+        return writer.apply(objects[k].type, objects[k].object, {.field_manager = std::string(kFieldManager)});
       });
       if (!applied) return kube::runtime::objectKey(objects[k].object) + ": " + applied.error().message;
     }
@@ -862,6 +875,10 @@ int main(int argc, char** argv) {
   app.add_option("--kubeconfig", options.kubeconfig,
                  "kubeconfig of a user that may create namespaces, Organizations and RepoBindings "
                  "(default: $KUBECONFIG)");
+  app.add_option("--ceiling-kubeconfig", options.ceiling_kubeconfig,
+                 "kubeconfig of the identity that issues phases 5 and 5b's writes (default: --kubeconfig's); "
+                 "bench/run-onboarding gives the controller's, so that those writes pass the same "
+                 "authorization as the controller's own, which a system:masters user skips");
   app.add_option("--platform-namespace", options.platform_namespace,
                  "the controller's platform namespace: Organizations and half the RepoBindings go there")
       ->capture_default_str();
@@ -903,11 +920,11 @@ int main(int argc, char** argv) {
   }
 }
 
-int run(const Options& options) {
-  // --- connect ---------------------------------------------------------------------------------
+// A client for `kubeconfig`, or for $KUBECONFIG when it is empty.
+std::unique_ptr<kube::Client> connect(const std::string& kubeconfig) {
   std::vector<std::string> paths;
-  if (!options.kubeconfig.empty()) {
-    paths.push_back(options.kubeconfig);
+  if (!kubeconfig.empty()) {
+    paths.push_back(kubeconfig);
   } else if (const char* env = std::getenv("KUBECONFIG"); env != nullptr && *env != '\0') {
     std::stringstream list(env);
     for (std::string path; std::getline(list, path, ':');) {
@@ -919,7 +936,18 @@ int run(const Options& options) {
   if (!config) fail(config.error().message);
   auto created_client = kube::Client::create(*config);
   if (!created_client) fail(created_client.error().message);
-  kube::Client& client = **created_client;
+  return std::move(*created_client);
+}
+
+int run(const Options& options) {
+  // --- connect ---------------------------------------------------------------------------------
+  const std::unique_ptr<kube::Client> created_client = connect(options.kubeconfig);
+  const std::unique_ptr<kube::Client> ceiling_client =
+      options.ceiling_kubeconfig.empty() ? nullptr : connect(options.ceiling_kubeconfig);
+  kube::Client& client = *created_client;
+  // Phases 5 and 5b write as the controller does when given its identity: same authorization.
+  kube::Client& writer = ceiling_client ? *ceiling_client : client;
+  const std::string writer_name = userName(writer);
   const std::chrono::seconds timeout(options.timeout_seconds);
   const std::string& platform = options.platform_namespace;
   const std::string load_at_start = loadAverage();
@@ -1120,13 +1148,14 @@ int run(const Options& options) {
       namespaces.push_back("onb-" + run_id + "-ceiling-" + padded(i, 3));
     }
     note("phase 5: " + std::to_string(ceiling_writes) + " server-side applies of ~1 KB ConfigMaps over " +
-         std::to_string(namespaces.size()) + " namespaces with " + std::to_string(options.parallelism) + " threads");
+         std::to_string(namespaces.size()) + " namespaces with " + std::to_string(options.parallelism) +
+         " threads, as " + writer_name);
     parallelFor(namespaces.size(), options.parallelism, "ceiling namespaces created", 50,
                 [&](std::size_t i) -> std::optional<std::string> {
                   const Json object{{"apiVersion", "v1"},
                                     {"kind", "Namespace"},
                                     {"metadata", {{"name", namespaces[i]}, {"labels", {{std::string(kRunLabel), run_id}}}}}};
-                  return create(client, kube::resources::kNamespaces, "", object);
+                  return create(writer, kube::resources::kNamespaces, "", object);
                 });
     // Payloads made before the clock starts: the ceiling is the API server's, not this program's.
     std::vector<Json> objects;
@@ -1143,7 +1172,7 @@ int run(const Options& options) {
     const TimePoint ceiling_started = SteadyClock::now();
     parallelFor(ceiling_writes, options.parallelism, "ceiling writes", 500, [&](std::size_t k) -> std::optional<std::string> {
       auto applied = withRetries([&] {
-        return client.apply(kube::resources::kConfigMaps, objects[k], {.field_manager = std::string(kFieldManager)});
+        return writer.apply(kube::resources::kConfigMaps, objects[k], {.field_manager = std::string(kFieldManager)});
       });
       if (!applied) return applied.error().message;
       return std::nullopt;
@@ -1171,7 +1200,7 @@ int run(const Options& options) {
     for (Binding& b : renamed) b.name += "-direct";
     note("phase 5b: every binding's namespace and children written directly, under <binding>-direct, with " +
          std::to_string(options.parallelism) + " threads");
-    direct = writeDirectly(client, renamed, run_id, options.parallelism);
+    direct = writeDirectly(writer, client, renamed, run_id, options.parallelism);
     note("deleted the directly written namespaces and AppProjects (not waited for)");
   }
 
@@ -1236,6 +1265,7 @@ int run(const Options& options) {
         {"writes_per_second",
          ceiling_seconds ? Json(static_cast<double>(ceiling_writes) / *ceiling_seconds) : Json(nullptr)},
         {"onboarding_over_ceiling", nullable(ratio)}}},
+      {"ceiling_writer", writer_name},
       {"same_objects_ceiling",
        direct ? Json{{"writes", direct->writes},
                      {"seconds", direct->seconds},
@@ -1341,6 +1371,7 @@ int run(const Options& options) {
   }
 
   heading("5. Ceiling: the same number of writes, issued directly");
+  if (ceiling_seconds || direct) row("written (5 and 5b) as", writer_name);
   if (ceiling_seconds) {
     row(std::to_string(ceiling_writes) + " applies of 1 KB ConfigMaps (" +
             fixed(static_cast<double>(ceiling_writes) / *ceiling_seconds, 0) + " writes/s)",
