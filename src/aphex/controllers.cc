@@ -120,6 +120,13 @@ rt::MapFunction organizationOfChild(std::string platform_namespace) {
   };
 }
 
+// A client for one reconciler that records its writes in `writes`, kept in `controllers`.
+kube::ObjectApi& recordingClient(Controllers& controllers, rt::Manager& manager,
+                                 const std::shared_ptr<rt::OwnWrites>& writes) {
+  controllers.clients.push_back(std::make_unique<rt::OwnWritesClient>(manager.client(), writes));
+  return *controllers.clients.back();
+}
+
 }  // namespace
 
 std::unique_ptr<Controllers> addControllers(rt::Manager& manager, const ControllerConfig& config,
@@ -157,8 +164,11 @@ std::unique_ptr<Controllers> addControllers(rt::Manager& manager, const Controll
                                         .encoding = rt::CacheEncoding::kCompressed,
                                         .indexed_labels = {std::string(kComponentLabel)}});
 
+  const auto organization_writes = std::make_shared<rt::OwnWrites>(manager.clock());
+  const auto repo_binding_writes = std::make_shared<rt::OwnWrites>(manager.clock());
+  const auto knowledge_base_writes = std::make_shared<rt::OwnWrites>(manager.clock());
   controllers->organizations = std::make_unique<organization::Reconciler>(organization::ReconcilerDeps{
-      .client = manager.client(),
+      .client = recordingClient(*controllers, manager, organization_writes),
       .clock = manager.clock(),
       .config = config,
       .organizations = organizations.store(),
@@ -168,7 +178,7 @@ std::unique_ptr<Controllers> addControllers(rt::Manager& manager, const Controll
       .events = events,
       .cloudflare = std::move(options.cloudflare)});
   controllers->repo_bindings = std::make_unique<repobinding::Reconciler>(repobinding::ReconcilerDeps{
-      .client = manager.client(),
+      .client = recordingClient(*controllers, manager, repo_binding_writes),
       .clock = manager.clock(),
       .config = config,
       .repo_bindings = repo_bindings.store(),
@@ -177,7 +187,7 @@ std::unique_ptr<Controllers> addControllers(rt::Manager& manager, const Controll
       .children = controllers->children,
       .events = events});
   controllers->knowledge_bases = std::make_unique<knowledgebase::Reconciler>(knowledgebase::ReconcilerDeps{
-      .client = manager.client(),
+      .client = recordingClient(*controllers, manager, knowledge_base_writes),
       .clock = manager.clock(),
       .knowledge_bases = knowledge_bases.store(),
       .children = controllers->children,
@@ -200,6 +210,7 @@ std::unique_ptr<Controllers> addControllers(rt::Manager& manager, const Controll
                rt::projectionChanged(bindingAsTheOrganizationSeesIt), kBindingChangesBatch)
       .watches(api_endpoints, rt::toAll(organizations))
       .concurrency(options.organization_concurrency)
+      .ownWrites(organization_writes)
       .complete(reconcileWith(controllers->organizations.get()));
   rt::ControllerBuilder(manager, "repobinding")
       .forKind(repo_bindings)
@@ -208,11 +219,13 @@ std::unique_ptr<Controllers> addControllers(rt::Manager& manager, const Controll
                rt::projectionChanged(organizationAsABindingSeesIt))
       .watches(api_endpoints, rt::toAll(repo_bindings))
       .concurrency(options.repo_binding_concurrency)
+      .ownWrites(repo_binding_writes)
       .complete(reconcileWith(controllers->repo_bindings.get()));
   rt::ControllerBuilder(manager, "knowledgebase")
       .forKind(knowledge_bases)
       .owns(config_maps, rt::byOwnerReference(std::string(api::kKnowledgeBaseKind)))
       .concurrency(options.knowledge_base_concurrency)
+      .ownWrites(knowledge_base_writes)
       .complete(reconcileWith(controllers->knowledge_bases.get()));
   return controllers;
 }

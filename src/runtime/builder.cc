@@ -74,9 +74,15 @@ ControllerBuilder& ControllerBuilder::concurrency(int workers) {
   return *this;
 }
 
+ControllerBuilder& ControllerBuilder::ownWrites(std::shared_ptr<OwnWrites> writes) {
+  own_writes_ = std::move(writes);
+  return *this;
+}
+
 Controller& ControllerBuilder::complete(Reconciler reconciler) {
   if (primary_ == nullptr) throw std::logic_error("controller " + name_ + ": forKind() was not called");
-  Controller& controller = manager_.addController({.name = name_, .concurrency = concurrency_}, std::move(reconciler));
+  Controller& controller = manager_.addController(
+      {.name = name_, .concurrency = concurrency_, .own_writes = std::move(own_writes_)}, std::move(reconciler));
   controller.watchPrimary(*primary_, std::move(primary_predicate_));
   for (auto& watch : watches_) controller.watchMapped(*watch.informer, std::move(watch.map), std::move(watch.predicate), watch.batch);
   return controller;

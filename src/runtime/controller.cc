@@ -93,6 +93,11 @@ Controller::Controller(Clock& clock, ControllerOptions options, Reconciler recon
       reconciler_(std::move(reconciler)),
       queue_(clock, queueOptions(clock, options_)) {
   if (options_.metrics != nullptr) options_.metrics->initController(options_.name, options_.concurrency);
+  if (options_.own_writes && options_.metrics != nullptr) {
+    options_.own_writes->onEcho([&family = options_.metrics->own_write_echoes_total, name = options_.name] {
+      family.with({name}).inc();
+    });
+  }
 }
 
 void Controller::watchPrimary(Informer& informer, Predicate predicate) {
@@ -106,13 +111,27 @@ void Controller::watchOwned(Informer& informer, std::string owner_kind) {
 }
 
 void Controller::watchMapped(Informer& informer, MapFunction map, Predicate predicate, Duration batch) {
-  auto enqueue_all = [this, map = std::move(map), batch](const ObjectPtr& object) {
-    for (const auto& request : map(*object)) queue_.addAfter(request.key(), batch);
+  auto enqueue = [this, batch](const std::vector<Request>& requests) {
+    for (const auto& request : requests) queue_.addAfter(request.key(), batch);
   };
-  auto on_update = [enqueue_all, predicate = std::move(predicate)](const ObjectPtr& old, const ObjectPtr& now) {
-    if (!predicate || predicate(*old, *now)) enqueue_all(now);
+  const ResourceType& type = informer.options().type;
+  if (options_.own_writes) options_.own_writes->expectEchoesOf(type);
+  // Every add and update goes past the own writes, even one the predicate drops, so that each
+  // echo consumes its record; `wanted` says whether it would wake anything.
+  auto deliver = [this, &type, enqueue, map](const ObjectPtr& object, bool wanted) {
+    std::vector<Request> requests = wanted ? map(*object) : std::vector<Request>{};
+    if (!options_.own_writes) return enqueue(requests);
+    options_.own_writes->deliver(type, *object, [enqueue, requests = std::move(requests)] { enqueue(requests); });
   };
-  informer.addHandler({.on_add = enqueue_all, .on_update = std::move(on_update), .on_delete = enqueue_all});
+  auto on_add = [deliver](const ObjectPtr& object) { deliver(object, true); };
+  auto on_update = [deliver, predicate = std::move(predicate)](const ObjectPtr& old, const ObjectPtr& now) {
+    deliver(now, !predicate || predicate(*old, *now));
+  };
+  auto on_delete = [this, enqueue, map = std::move(map), &type](const ObjectPtr& object) {
+    if (options_.own_writes) options_.own_writes->forget(type, *object);
+    enqueue(map(*object));
+  };
+  informer.addHandler({.on_add = std::move(on_add), .on_update = std::move(on_update), .on_delete = std::move(on_delete)});
 }
 
 void Controller::run(std::stop_token stop) {

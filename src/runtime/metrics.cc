@@ -367,7 +367,11 @@ ControllerMetrics::ControllerMetrics(MetricsRegistry& registry)
                                                     .labels = {"name"}})),
       informer_handler_panics_total(registry.counter({.name = "aphex_informer_handler_panics_total",
                                                       .help = "Informer event handlers that threw, per resource",
-                                                      .labels = {"resource"}})) {}
+                                                      .labels = {"resource"}})),
+      own_write_echoes_total(registry.counter({.name = "aphex_controller_own_write_echoes_total",
+                                               .help = "Watch events that were the controller's own writes coming "
+                                                       "back, which woke no reconcile",
+                                               .labels = {"controller"}})) {}
 
 void ControllerMetrics::initController(std::string_view controller, int max_workers) {
   for (auto result : {ReconcileResult::kSuccess, ReconcileResult::kError, ReconcileResult::kRequeue,
@@ -377,6 +381,7 @@ void ControllerMetrics::initController(std::string_view controller, int max_work
   reconcile_errors_total.with({controller});
   reconcile_panics_total.with({controller});
   terminal_reconcile_errors_total.with({controller});
+  own_write_echoes_total.with({controller});
   reconcile_time_seconds.with({controller});
   max_concurrent_reconciles.with({controller}).set(max_workers);
   active_workers.with({controller}).set(0);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <vector>
 
 #include "aphex/common/child_cache.h"
 #include "aphex/config.h"
@@ -13,6 +14,7 @@
 #include "aphex/repobinding/reconciler.h"
 #include "runtime/events.h"
 #include "runtime/manager.h"
+#include "runtime/own_writes.h"
 
 namespace aphex {
 
@@ -25,6 +27,9 @@ struct DomainControllerOptions {
 
 // What the controllers need to outlive the Manager's run().
 struct Controllers {
+  // Each reconciler's client: it records the reconciler's writes, so that their watch events do
+  // not wake its own controller again (runtime/own_writes.h). Declared first: it outlives them.
+  std::vector<std::unique_ptr<kube::runtime::OwnWritesClient>> clients;
   ChildCache children;
   std::unique_ptr<organization::Reconciler> organizations;
   std::unique_ptr<repobinding::Reconciler> repo_bindings;

@@ -7,6 +7,7 @@
 //       .owns(config_maps, byOwnerReference("KnowledgeBase"))       // children, mapped back
 //       .watches(organizations, bindingsOf, projectionChanged(...)) // anything else, mapped
 //       .concurrency(2)
+//       .ownWrites(writes)                 // its reconciler's writes, recorded (own_writes.h)
 //       .complete(reconcile);
 //
 // The primary kind's updates pass only when changedApartFromStatus() (the controller's own
@@ -16,6 +17,7 @@
 // Thread safety: build before Manager::run(), from one thread (as Manager::addController).
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -51,6 +53,9 @@ class ControllerBuilder {
   ControllerBuilder& watches(Informer& informer, MapFunction map, Predicate predicate = {},
                              Duration batch = Duration::zero());
   ControllerBuilder& concurrency(int workers);
+  // The reconciler writes through an OwnWritesClient over `writes`: those writes coming back as
+  // watch events wake nothing (own_writes.h).
+  ControllerBuilder& ownWrites(std::shared_ptr<OwnWrites> writes);
   // Registers the controller with the manager. Fails (std::logic_error) without forKind(): a
   // controller always has a primary kind.
   Controller& complete(Reconciler reconciler);
@@ -66,6 +71,7 @@ class ControllerBuilder {
   Manager& manager_;
   std::string name_;
   int concurrency_ = 1;
+  std::shared_ptr<OwnWrites> own_writes_;
   Informer* primary_ = nullptr;
   Predicate primary_predicate_;
   std::vector<Watch> watches_;

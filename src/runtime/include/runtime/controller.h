@@ -31,6 +31,7 @@
 #include "runtime/informer.h"
 #include "runtime/log.h"
 #include "runtime/metrics.h"
+#include "runtime/own_writes.h"
 #include "runtime/predicates.h"
 #include "runtime/workqueue.h"
 
@@ -82,6 +83,9 @@ struct ControllerOptions {
   // Optional: called after every reconcile, on its worker thread (say, to count activity for
   // QuietHousekeeping: a pass over cached objects makes no request, yet allocates).
   std::function<void()> on_reconciled;
+  // Optional: the writes of this controller's reconciler (made through an OwnWritesClient over the
+  // same record). An add or update that is one of them coming back wakes nothing; see own_writes.h.
+  std::shared_ptr<OwnWrites> own_writes;
 };
 
 class Controller {
@@ -94,9 +98,10 @@ class Controller {
   // Changes to objects controlled by an owner of `owner_kind` enqueue the owner.
   void watchOwned(Informer& informer, std::string owner_kind);
   // Changes to any object enqueue whatever `map` returns (by label, by name, ...); updates only
-  // when `predicate` passes, if one is given. With a `batch` delay, a change enqueues its keys
-  // that much later, and the changes that come meanwhile ride along (Workqueue::addAfter keeps
-  // the earlier due time): for an object that follows many others, which change in bursts.
+  // when `predicate` passes, if one is given; never the controller's own writes coming back
+  // (ControllerOptions::own_writes). With a `batch` delay, a change enqueues its keys that much
+  // later, and the changes that come meanwhile ride along (Workqueue::addAfter keeps the earlier
+  // due time): for an object that follows many others, which change in bursts.
   void watchMapped(Informer& informer, MapFunction map, Predicate predicate = {}, Duration batch = Duration::zero());
 
   void enqueue(const Request& request) { queue_.add(request.key()); }

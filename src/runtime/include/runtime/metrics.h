@@ -221,6 +221,9 @@ struct ControllerMetrics {
   // Informer event handlers (and the mappings they run) that threw; controller-runtime has no
   // such metric, hence the name of our own.
   CounterFamily& informer_handler_panics_total;       // {resource}: "configmaps", "deployments.apps"
+  // Watch events that were the controller's own writes coming back (own_writes.h), which woke
+  // no reconcile; also ours.
+  CounterFamily& own_write_echoes_total;              // {controller}
 };
 
 // Feeds rest_client_requests_total from a client (ClientOptions::on_request). `host` is the API
