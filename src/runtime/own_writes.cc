@@ -54,7 +54,7 @@ void OwnWrites::ended(const std::string& key, const Json* answer) {
     std::lock_guard lock(mutex_);
     const MonoTime now = clock_.now();
     dropOlderThanWindowLocked(now);
-    const std::string version = answer != nullptr ? std::string(metadataString(*answer, "resourceVersion")) : "";
+    const std::string version = answer != nullptr ? resourceVersionOf(*answer) : "";
     if (!version.empty()) {
       std::vector<Written>& records = written_[key];
       // An apply that changed nothing answers with the version already recorded: one will do.
@@ -95,7 +95,7 @@ OwnWrites::Seen OwnWrites::deliver(const ResourceType& type, const Json& object,
 }
 
 OwnWrites::Seen OwnWrites::settle(const ResourceType& type, const Json& object, std::function<void()>& wake) {
-  const std::string version(metadataString(object, "resourceVersion"));
+  const std::string version = resourceVersionOf(object);
   std::lock_guard lock(mutex_);
   if (version.empty() || (written_.empty() && in_flight_.empty())) return Seen::kNew;
   const std::string key = keyOf(type, object);
