@@ -31,6 +31,29 @@ WorkqueueOptions queueOptions(Clock& clock, const ControllerOptions& options) {
   return queue_options;
 }
 
+const Json* metadataMember(const Json& object, const char* field) {
+  const auto metadata = object.find("metadata");
+  if (metadata == object.end() || !metadata->is_object()) return nullptr;
+  const auto found = metadata->find(field);
+  return found == metadata->end() ? nullptr : &*found;
+}
+
+bool sameMetadataMember(const Json& a, const Json& b, const char* field) {
+  const Json* in_a = metadataMember(a, field);
+  const Json* in_b = metadataMember(b, field);
+  return in_a == nullptr ? in_b == nullptr : in_b != nullptr && *in_a == *in_b;
+}
+
+// A controller writes its primary objects' status and finalizers, never their spec, never their
+// deletion, and never creates one. Whatever OwnWrites recorded, an add, a new generation or a
+// deletion is someone else's: a write that changed nothing (made from a cache a step behind) is
+// answered with the version of the object's last change, and that change may be a user's
+// deletion or spec change, which must wake the object.
+bool mayBeOwnPrimaryWrite(const Json* old_object, const Json& new_object) {
+  return old_object != nullptr && sameMetadataMember(*old_object, new_object, "generation") &&
+         sameMetadataMember(*old_object, new_object, "deletionTimestamp");
+}
+
 }  // namespace
 
 std::vector<Request> requestsFor(const std::vector<ObjectPtr>& objects) {
@@ -101,16 +124,24 @@ Controller::Controller(Clock& clock, ControllerOptions options, Reconciler recon
 }
 
 void Controller::watchPrimary(Informer& informer, Predicate predicate) {
-  watchMapped(
+  watch(
       informer, [](const Json& object) { return std::vector<Request>{Request::fromKey(objectKey(object))}; },
-      std::move(predicate));
+      std::move(predicate), Duration::zero(), mayBeOwnPrimaryWrite);
 }
 
 void Controller::watchOwned(Informer& informer, std::string owner_kind) {
   watchMapped(informer, [kind = std::move(owner_kind)](const Json& object) { return ownersOfKind(object, kind); });
 }
 
+// A child's echo needs no such filter: a write to a child is a forced apply of the controller's
+// fields, so one that changed nothing found them as the controller wants them already, and the
+// change whose version it was answered with touched nothing the controller reads.
 void Controller::watchMapped(Informer& informer, MapFunction map, Predicate predicate, Duration batch) {
+  watch(informer, std::move(map), std::move(predicate), batch, {});
+}
+
+void Controller::watch(Informer& informer, MapFunction map, Predicate predicate, Duration batch,
+                       EchoFilter may_be_echo) {
   auto enqueue = [this, batch](const std::vector<Request>& requests) {
     for (const auto& request : requests) queue_.addAfter(request.key(), batch);
   };
@@ -118,14 +149,16 @@ void Controller::watchMapped(Informer& informer, MapFunction map, Predicate pred
   if (options_.own_writes) options_.own_writes->expectEchoesOf(type);
   // Every add and update goes past the own writes, even one the predicate drops, so that each
   // echo consumes its record; `wanted` says whether it would wake anything.
-  auto deliver = [this, &type, enqueue, map](const ObjectPtr& object, bool wanted) {
+  auto deliver = [this, &type, enqueue, map](const ObjectPtr& object, bool wanted, bool echo_possible) {
     std::vector<Request> requests = wanted ? map(*object) : std::vector<Request>{};
-    if (!options_.own_writes) return enqueue(requests);
+    if (!options_.own_writes || !echo_possible) return enqueue(requests);
     options_.own_writes->deliver(type, *object, [enqueue, requests = std::move(requests)] { enqueue(requests); });
   };
-  auto on_add = [deliver](const ObjectPtr& object) { deliver(object, true); };
-  auto on_update = [deliver, predicate = std::move(predicate)](const ObjectPtr& old, const ObjectPtr& now) {
-    deliver(now, !predicate || predicate(*old, *now));
+  auto on_add = [deliver, may_be_echo](const ObjectPtr& object) {
+    deliver(object, true, !may_be_echo || may_be_echo(nullptr, *object));
+  };
+  auto on_update = [deliver, predicate = std::move(predicate), may_be_echo](const ObjectPtr& old, const ObjectPtr& now) {
+    deliver(now, !predicate || predicate(*old, *now), !may_be_echo || may_be_echo(old.get(), *now));
   };
   auto on_delete = [this, enqueue, map = std::move(map), &type](const ObjectPtr& object) {
     if (options_.own_writes) options_.own_writes->forget(type, *object);

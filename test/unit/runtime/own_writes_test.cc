@@ -221,5 +221,52 @@ TEST(OwnWritesController, AnOwnWriteComingBackWakesNothingAnotherChangeDoes) {
   EXPECT_EQ(echoes(), 2);
 }
 
+// The primary kind: the controller's own metadata write coming back wakes nothing, but a write
+// that changed nothing, made while a user deleted the object, is answered with the deletion's
+// version, and the deletion must still wake the object.
+TEST(OwnWritesController, APrimarysDeletionWakesItEvenWhenAWriteThatChangedNothingCarriesItsVersion) {
+  FakeClock clock;
+  kube::testing::FakeObjectApi api(clock);
+  Json owner = configMap("owner", "");
+  owner["metadata"]["finalizers"] = {"test.io/cleanup"};
+  owner["data"] = {{"k", "v"}};
+  ASSERT_TRUE(api.create(resources::kConfigMaps, "team", owner));
+  Informer informer(api, clock, {.type = resources::kConfigMaps, .ns = "team"});
+  auto writes = std::make_shared<OwnWrites>(clock);
+  OwnWritesClient own_client(api, writes);
+  std::atomic<int> reconciles{0};
+  Controller controller(clock, ControllerOptions{.name = "owner", .concurrency = 1, .own_writes = writes},
+                        [&](const Request&, std::stop_token) -> Outcome {
+                          ++reconciles;
+                          return Done{};
+                        });
+  controller.watchPrimary(informer, changedApartFromStatus());
+  std::jthread controller_thread([&](std::stop_token stop) { controller.run(stop); });
+  auto settled = [&](const std::function<bool()>& condition) {
+    for (int i = 0; i < 2000 && !condition(); ++i) std::this_thread::sleep_for(1ms);
+    return condition();
+  };
+  auto informer_thread = std::make_unique<std::jthread>([&](std::stop_token stop) { informer.run(stop); });
+  ASSERT_TRUE(settled([&] { return reconciles.load() == 1; })) << "the add";
+
+  // The controller's own label, seen by the next list as an update: an echo.
+  informer_thread.reset();
+  ASSERT_TRUE(own_client.mergePatch(resources::kConfigMaps, "team", "owner", {{"metadata", {{"labels", {{"a", "b"}}}}}}));
+  informer_thread = std::make_unique<std::jthread>([&](std::stop_token stop) { informer.run(stop); });
+  ASSERT_TRUE(settled([&] { return writes->echoes() == 1; }));
+  std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(reconciles.load(), 1) << "the controller's own write woke nothing";
+
+  // A user deletes it (the finalizer holds it), and a write from a cache a step behind changes
+  // nothing: the server answers with the deletion's version, which is recorded.
+  informer_thread.reset();
+  ASSERT_TRUE(api.remove(resources::kConfigMaps, "team", "owner"));
+  auto unchanged = own_client.mergePatch(resources::kConfigMaps, "team", "owner", {{"data", {{"k", "v"}}}});
+  ASSERT_TRUE(unchanged);
+  ASSERT_TRUE(unchanged->at("metadata").contains("deletionTimestamp")) << "answered with the deletion's version";
+  informer_thread = std::make_unique<std::jthread>([&](std::stop_token stop) { informer.run(stop); });
+  EXPECT_TRUE(settled([&] { return reconciles.load() == 2; })) << "the deletion wakes the object";
+}
+
 }  // namespace
 }  // namespace kube::runtime

@@ -22,6 +22,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <stop_token>
 #include <string>
 #include <variant>
@@ -93,7 +94,8 @@ class Controller {
   Controller(Clock& clock, ControllerOptions options, Reconciler reconciler);
 
   // Every change to an object of the primary kind enqueues that object (updates only when
-  // `predicate` passes, if one is given; adds and deletes always).
+  // `predicate` passes, if one is given; adds and deletes always). Of the controller's own writes
+  // coming back, only those that could be its own are dropped: see mayBeOwnPrimaryWrite.
   void watchPrimary(Informer& informer, Predicate predicate = {});
   // Changes to objects controlled by an owner of `owner_kind` enqueue the owner.
   void watchOwned(Informer& informer, std::string owner_kind);
@@ -113,6 +115,10 @@ class Controller {
   Workqueue& queue() { return queue_; }
 
  private:
+  // Whether an add (no `old_object`) or update may be one of the controller's own writes coming
+  // back; one that may not wakes its owner whatever OwnWrites recorded.
+  using EchoFilter = std::function<bool(const Json* old_object, const Json& new_object)>;
+  void watch(Informer& informer, MapFunction map, Predicate predicate, Duration batch, EchoFilter may_be_echo);
   void work(std::stop_token stop);
   void reconcileOne(const std::string& key, std::stop_token stop);
   // The reconciler's outcome, or Retry when it threw.
