@@ -88,9 +88,11 @@ std::string_view applyOutcome(Workqueue& queue, const std::string& key, const Ou
                           queue.addRateLimited(key);
                           return "error";
                         },
-                        [&](const Terminal&) -> std::string_view {
-                          // Retrying cannot help; the next change to the object enqueues it again.
+                        [&](const Terminal& terminal) -> std::string_view {
+                          // Retrying cannot help; the next change to the object enqueues it again,
+                          // and so does the recheck, if there is one.
                           queue.forget(key);
+                          if (terminal.recheck) queue.addAfter(key, *terminal.recheck);
                           return "error";
                         },
                     },

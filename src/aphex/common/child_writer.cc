@@ -75,7 +75,8 @@ StepResult ownedElsewhere(const Child& child, const std::string& what, const Own
                                           : "belongs to " + owner + " (its " + std::string(mine.annotation) + ")";
   return StepResult::failed("OwnedElsewhere",
                              what + ": " + describe(child) + " already exists and " + whose +
-                                 "; it is left untouched. Remove it, or choose a name that does not collide with it", Retryable::kNo);
+                                 "; it is left untouched. Remove it, or choose a name that does not collide with it",
+                             Retryable::kNo, kTakenNameRecheck);
 }
 
 }  // namespace

@@ -210,14 +210,16 @@ StepResult Reconciler::namespaceOwnership(const Pass& pass, const Json* cached) 
   if (owner == mine || (cached != nullptr && owner.empty())) return StepResult::ok("Owned", "");
   if (cached != nullptr) {
     return StepResult::failed("NamespaceConflict", "namespace " + ns + " belongs to RepoBinding " + owner +
-                                                        "; choose another spec.pipelineName", Retryable::kNo);
+                                                        "; choose another spec.pipelineName",
+                             Retryable::kNo, kTakenNameRecheck);
   }
   if (ChildWriter::annotationOf(live, kRetainedAnnotation) == pass.binding.spec.aphex_org + "/" + ns) {
     return StepResult::ok("Adopted", "");
   }
   return StepResult::failed("NamespaceConflict", "namespace " + ns + " already exists and was not made by Aphex for "
                                                   "organization " + pass.binding.spec.aphex_org +
-                                                  "; choose another spec.pipelineName", Retryable::kNo);
+                                                  "; choose another spec.pipelineName",
+                             Retryable::kNo, kTakenNameRecheck);
 }
 
 StepResult Reconciler::applyPipeline(Pass& pass, const Ownership& owner) {

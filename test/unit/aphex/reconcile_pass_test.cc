@@ -54,6 +54,20 @@ TEST(ReconcilePass, APermanentFailureIsTerminalAndFailedNeverDone) {
   EXPECT_EQ(ready(pass).message, "PipelineReady: bad YAML");
 }
 
+TEST(ReconcilePass, APermanentFailureThatAsksForARecheckIsTerminalWithTheSoonestOne) {
+  Pass pass = newPass();
+  pass.set("PipelineReady", StepResult::failed("InvalidPipelineSpec", "bad YAML", Retryable::kNo));
+  pass.set("GitOpsReady", StepResult::failed("OwnedElsewhere", "taken", Retryable::kNo, 30s));
+  pass.set("TriggerReady", StepResult::failed("OwnedElsewhere", "taken too", Retryable::kNo, 10s));
+  pass.set("AccessReady", StepResult::waiting("Waiting", "later", 5s));
+  const Outcome outcome = pass.outcome();
+  ASSERT_TRUE(std::holds_alternative<Terminal>(outcome));
+  EXPECT_EQ(std::get<Terminal>(outcome).reason, "bad YAML");
+  EXPECT_EQ(std::get<Terminal>(outcome).recheck, std::optional<kube::runtime::Duration>(10s))
+      << "a wait's recheck is not a failure's";
+  EXPECT_EQ(pass.phase(), api::Phase::kFailed);
+}
+
 TEST(ReconcilePass, ARetryableFailureRetriesBeforeAnyPermanentOne) {
   Pass pass = newPass();
   pass.set("PipelineReady", StepResult::failed("InvalidPipelineSpec", "bad YAML", Retryable::kNo));

@@ -62,6 +62,17 @@ TEST_F(ApplyOutcome, TerminalIsNotRetried) {
   EXPECT_EQ(queue_.len(), 0U);
 }
 
+TEST_F(ApplyOutcome, TerminalWithARecheckComesBackAfterItWithoutBackoff) {
+  EXPECT_EQ(applyOutcome(queue_, "k", Terminal{.reason = "name taken", .recheck = 10s}), "error");
+  EXPECT_EQ(queue_.retries("k"), 0) << "no backoff";
+  clock_.advance(9s);
+  EXPECT_EQ(queue_.len(), 0U);
+  clock_.advance(1s);
+  auto item = queue_.get();
+  ASSERT_TRUE(item);
+  EXPECT_EQ(item->key(), "k");
+}
+
 // Runs a Controller on a FakeClock with metrics and a captured log.
 class ControllerRun : public ::testing::Test {
  protected:

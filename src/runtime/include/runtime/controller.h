@@ -8,7 +8,8 @@
 //   RequeueAfter  look again after a delay (periodic revalidation, waiting on something)
 //   Retry         a transient failure; try again with per-key exponential backoff
 //   Terminal      a failure retrying cannot fix (bad input); counted and logged, not requeued
-//                 until the object changes
+//                 until the object changes, or until its `recheck` (a failure that someone
+//                 else's change the watches cannot see may end, such as a name someone holds)
 // Only applyOutcome() touches the queue on a reconciler's behalf.
 //
 // A reconciler that throws (anything: a JSON type_error on a tenant's odd object, bad_alloc) does
@@ -56,6 +57,7 @@ struct Retry {
 };
 struct Terminal {
   std::string reason;
+  std::optional<Duration> recheck;  // look again after this long, without backoff
 };
 using Outcome = std::variant<Done, RequeueAfter, Retry, Terminal>;
 

@@ -9,7 +9,8 @@
 //   Failed    the step could not do its part; retryable (the API server refused, a conflict) or
 //             not (a bad spec, a name someone else holds: only a change to an object fixes it)
 // From every step of a pass follow, by one rule for every kind:
-//   outcome  Retry if a step failed retryably, else Terminal if one failed for good, else
+//   outcome  Retry if a step failed retryably, else Terminal if one failed for good (with the
+//            soonest recheck such failures ask for), else
 //            RequeueAfter(the soonest recheck) if one waits with a recheck, else Done
 //   phase    Failed if a step failed for good, else Provisioning if one failed retryably, else
 //            Pending if one waits, else Ready (Terminating while the object is being deleted)
@@ -37,6 +38,10 @@ enum class Retryable { kNo, kYes };
 
 // How often a pass that waits for something to go looks again (its watch may also wake it).
 inline constexpr auto kWaitInterval = std::chrono::seconds(5);
+// How often a pass that failed because a name is someone else's looks again: the name may be
+// freed by a change no watch of the controller sees (an object without Aphex's label removed, or
+// another binding's namespace deleted), and then the object should not stay Failed.
+inline constexpr auto kTakenNameRecheck = std::chrono::seconds(10);
 
 struct StepOk {
   std::string reason;
@@ -51,6 +56,9 @@ struct StepFailed {
   std::string reason;
   std::string message;
   Retryable retryable = Retryable::kYes;
+  // For a failure not retried: look again after this long all the same, because what would end
+  // it may make no event the controller sees (an object without Aphex's label removed).
+  std::optional<kube::runtime::Duration> recheck;
 };
 
 class StepResult {
@@ -64,8 +72,9 @@ class StepResult {
                             std::optional<kube::runtime::Duration> recheck = std::nullopt) {
     return StepResult(StepWaiting{std::move(reason), std::move(message), recheck});
   }
-  static StepResult failed(std::string reason, std::string message, Retryable retryable) {
-    return StepResult(StepFailed{std::move(reason), std::move(message), retryable});
+  static StepResult failed(std::string reason, std::string message, Retryable retryable,
+                           std::optional<kube::runtime::Duration> recheck = std::nullopt) {
+    return StepResult(StepFailed{std::move(reason), std::move(message), retryable, recheck});
   }
 
   bool succeeded() const { return std::holds_alternative<StepOk>(state_); }
@@ -135,7 +144,7 @@ struct ReconcilePass {
   // periodic revalidation).
   kube::runtime::Outcome outcome(kube::runtime::Outcome idle = kube::runtime::Done{}) const {
     if (retry) return kube::runtime::Retry{*retry};
-    if (terminal) return kube::runtime::Terminal{*terminal};
+    if (terminal) return kube::runtime::Terminal{*terminal, terminal_recheck};
     if (recheck) return kube::runtime::RequeueAfter{*recheck};
     if (waiting) return kube::runtime::Done{};  // a watch event wakes the object
     return idle;
@@ -171,20 +180,26 @@ struct ReconcilePass {
                       now);
   }
 
+  static void soonest(std::optional<kube::runtime::Duration>& slot, std::optional<kube::runtime::Duration> candidate) {
+    if (candidate && (!slot || *candidate < *slot)) slot = candidate;
+  }
+
   void note(const StepResult& result) {
     if (const auto* failed = std::get_if<StepFailed>(&result.state())) {
       auto& slot = failed->retryable == Retryable::kYes ? retry : terminal;
       if (!slot) slot = failed->message;
+      if (failed->retryable == Retryable::kNo) soonest(terminal_recheck, failed->recheck);
     } else if (const auto* wait = std::get_if<StepWaiting>(&result.state())) {
       waiting = true;
-      if (wait->recheck && (!recheck || *wait->recheck < *recheck)) recheck = wait->recheck;
+      soonest(recheck, wait->recheck);
     }
   }
 
   std::optional<std::string> retry;     // the first retryable failure's message
   std::optional<std::string> terminal;  // the first permanent failure's message
   bool waiting = false;
-  std::optional<kube::runtime::Duration> recheck;
+  std::optional<kube::runtime::Duration> recheck;           // the soonest wait's
+  std::optional<kube::runtime::Duration> terminal_recheck;  // the soonest permanent failure's
   std::optional<std::string> first_problem;  // "Condition: message"
   bool stopped = false;
 };
