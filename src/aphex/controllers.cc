@@ -144,6 +144,11 @@ std::unique_ptr<Controllers> addControllers(rt::Manager& manager, const Controll
   auto& knowledge_bases = manager.informer({.type = api::kKnowledgeBases, .label_selector = config.object_selector});
   auto& api_endpoints = manager.informer(
       {.type = res::kEndpointSlices, .ns = "default", .label_selector = "kubernetes.io/service-name=kubernetes"});
+  // Children are cached compact (their metadata and the digest of the fields the controller set):
+  // an update that moves only their resourceVersion changed nothing the reconcilers read, such as
+  // kube-controller-manager counting a new namespace's ResourceQuota as its objects land (about
+  // one binding pass each during an onboarding). Owned kinds pass updates through
+  // changedApartFromStatus, which compares all the compact object holds but its version.
   std::vector<rt::Informer*> child_informers;
   for (const auto& kind : childKinds()) {
     auto& informer = manager.informer({.type = kind,
@@ -205,7 +210,7 @@ std::unique_ptr<Controllers> addControllers(rt::Manager& manager, const Controll
 
   rt::ControllerBuilder(manager, "organization")
       .forKind(organizations)
-      .owns(child_informers, organizationOfChild(config.platform_namespace))
+      .owns(child_informers, organizationOfChild(config.platform_namespace), rt::changedApartFromStatus())
       .watches(repo_bindings, organizationsOfBinding(config.platform_namespace),
                rt::projectionChanged(bindingAsTheOrganizationSeesIt), kBindingChangesBatch)
       .watches(api_endpoints, rt::toAll(organizations))
@@ -214,7 +219,7 @@ std::unique_ptr<Controllers> addControllers(rt::Manager& manager, const Controll
       .complete(reconcileWith(controllers->organizations.get()));
   rt::ControllerBuilder(manager, "repobinding")
       .forKind(repo_bindings)
-      .owns(child_informers, rt::byAnnotation(std::string(kRepoBindingAnnotation)))
+      .owns(child_informers, rt::byAnnotation(std::string(kRepoBindingAnnotation)), rt::changedApartFromStatus())
       .watches(organizations, rt::byIndex(repo_bindings, std::string(kBindingsByOrganization), rt::nameOf),
                rt::projectionChanged(organizationAsABindingSeesIt))
       .watches(api_endpoints, rt::toAll(repo_bindings))
@@ -223,7 +228,7 @@ std::unique_ptr<Controllers> addControllers(rt::Manager& manager, const Controll
       .complete(reconcileWith(controllers->repo_bindings.get()));
   rt::ControllerBuilder(manager, "knowledgebase")
       .forKind(knowledge_bases)
-      .owns(config_maps, rt::byOwnerReference(std::string(api::kKnowledgeBaseKind)))
+      .owns(config_maps, rt::byOwnerReference(std::string(api::kKnowledgeBaseKind)), rt::changedApartFromStatus())
       .concurrency(options.knowledge_base_concurrency)
       .ownWrites(knowledge_base_writes)
       .complete(reconcileWith(controllers->knowledge_bases.get()));

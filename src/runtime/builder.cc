@@ -58,8 +58,9 @@ ControllerBuilder& ControllerBuilder::owns(Informer& children, MapFunction to_ow
   return *this;
 }
 
-ControllerBuilder& ControllerBuilder::owns(const std::vector<Informer*>& children, const MapFunction& to_owner) {
-  for (Informer* informer : children) owns(*informer, to_owner);
+ControllerBuilder& ControllerBuilder::owns(const std::vector<Informer*>& children, const MapFunction& to_owner,
+                                           const Predicate& predicate) {
+  for (Informer* informer : children) owns(*informer, to_owner, predicate);
   return *this;
 }
 

@@ -48,7 +48,8 @@ class ControllerBuilder {
 
   ControllerBuilder& forKind(Informer& primary, Predicate predicate = changedApartFromStatus());
   ControllerBuilder& owns(Informer& children, MapFunction to_owner, Predicate predicate = {});
-  ControllerBuilder& owns(const std::vector<Informer*>& children, const MapFunction& to_owner);
+  ControllerBuilder& owns(const std::vector<Informer*>& children, const MapFunction& to_owner,
+                          const Predicate& predicate = {});
   // `batch`: see Controller::watchMapped.
   ControllerBuilder& watches(Informer& informer, MapFunction map, Predicate predicate = {},
                              Duration batch = Duration::zero());
