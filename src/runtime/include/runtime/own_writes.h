@@ -19,8 +19,9 @@
 // watch may have merged into it). A write that changed nothing on the server gets no echo; its
 // record goes after `window`. Its answer carries the version of the object's last change, which
 // may be someone else's: the watch that delivers events decides which of them may be its own at
-// all (Controller::watchPrimary never takes an add, a new generation or a deletion for one). Only kinds the controller watches are recorded (expectEchoesOf),
-// so Events and other writes no watch sees hold no memory.
+// all (Controller::watchPrimary never takes an add, a new generation or a deletion for one).
+// Only kinds the controller watches are recorded (expectEchoesOf), so Events and other writes no
+// watch sees hold no memory.
 //
 // OwnWritesClient marks and records every create, update, merge patch and apply made through it;
 // give it to the reconciler as its client, and the same OwnWrites to its controller
