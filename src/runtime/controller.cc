@@ -137,7 +137,8 @@ void Controller::watchOwned(Informer& informer, std::string owner_kind) {
 
 // A child's echo needs no such filter: a write to a child is a forced apply of the controller's
 // fields, so one that changed nothing found them as the controller wants them already, and the
-// change whose version it was answered with touched nothing the controller reads.
+// change whose version it was answered with left them alone. (A child someone deletes still wakes
+// its owner when it goes: deletes are never echoes.)
 void Controller::watchMapped(Informer& informer, MapFunction map, Predicate predicate, Duration batch) {
   watch(informer, std::move(map), std::move(predicate), batch, {});
 }
