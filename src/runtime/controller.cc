@@ -31,27 +31,14 @@ WorkqueueOptions queueOptions(Clock& clock, const ControllerOptions& options) {
   return queue_options;
 }
 
-const Json* metadataMember(const Json& object, const char* field) {
-  const auto metadata = object.find("metadata");
-  if (metadata == object.end() || !metadata->is_object()) return nullptr;
-  const auto found = metadata->find(field);
-  return found == metadata->end() ? nullptr : &*found;
-}
-
-bool sameMetadataMember(const Json& a, const Json& b, const char* field) {
-  const Json* in_a = metadataMember(a, field);
-  const Json* in_b = metadataMember(b, field);
-  return in_a == nullptr ? in_b == nullptr : in_b != nullptr && *in_a == *in_b;
-}
-
 // A controller writes its primary objects' status and finalizers, never their spec, never their
 // deletion, and never creates one. Whatever OwnWrites recorded, an add, a new generation or a
 // deletion is someone else's: a write that changed nothing (made from a cache a step behind) is
 // answered with the version of the object's last change, and that change may be a user's
 // deletion or spec change, which must wake the object.
 bool mayBeOwnPrimaryWrite(const Json* old_object, const Json& new_object) {
-  return old_object != nullptr && sameMetadataMember(*old_object, new_object, "generation") &&
-         sameMetadataMember(*old_object, new_object, "deletionTimestamp");
+  static const Predicate kNotItsOwn = anyOf({generationChanged(), deletionChanged()});
+  return old_object != nullptr && !kNotItsOwn(*old_object, new_object);
 }
 
 }  // namespace

@@ -51,6 +51,7 @@ bool differExcept(const Json& a, const Json& b, std::initializer_list<std::strin
 }  // namespace
 
 Predicate generationChanged() { return metadataFieldChanged("generation"); }
+Predicate deletionChanged() { return metadataFieldChanged("deletionTimestamp"); }
 Predicate labelsChanged() { return metadataFieldChanged("labels"); }
 Predicate annotationsChanged() { return metadataFieldChanged("annotations"); }
 

@@ -48,6 +48,11 @@ TEST(MetadataPredicates, EachWatchesItsOwnField) {
   Json annotated = before;
   annotated["metadata"]["annotations"] = {{"note", "x"}};
   EXPECT_TRUE(annotationsChanged()(before, annotated));
+  Json deleting = before;
+  deleting["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z";
+  EXPECT_TRUE(deletionChanged()(before, deleting));
+  EXPECT_FALSE(deletionChanged()(before, relabelled));
+  EXPECT_FALSE(generationChanged()(before, deleting));
 }
 
 TEST(ProjectionChanged, LooksOnlyAtWhatTheProjectionKeeps) {

@@ -20,6 +20,8 @@ using Predicate = std::function<bool(const Json& old_object, const Json& new_obj
 
 // metadata.generation moved: the spec changed (the API server bumps it for spec changes only).
 Predicate generationChanged();
+// metadata.deletionTimestamp appeared or changed: the object's deletion began.
+Predicate deletionChanged();
 Predicate labelsChanged();
 Predicate annotationsChanged();
 // Anything changed but status, resourceVersion and managedFields: spec, labels, annotations,
